@@ -1,0 +1,2 @@
+"""deeperaction: localized, detailed understanding of human actions in video."""
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from deeperaction.cli import main
+
+main()

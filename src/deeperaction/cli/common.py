@@ -1,0 +1,115 @@
+"""CLI plumbing shared by commands: error handling to exit codes, report tables, JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deeperaction.errors import InputError
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run ``fn``; a user mistake (InputError, missing file) prints one line per problem and exits 2."""
+    try:
+        return fn()
+    except InputError as e:
+        for p in e.problems:
+            err_console.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USER)
+    except FileNotFoundError as e:
+        err_console.print(f"[bold red]error:[/] {e.filename or e}: no such file", highlight=False)
+        raise typer.Exit(EXIT_USER)
+    except IsADirectoryError as e:
+        err_console.print(f"[bold red]error:[/] {e.filename or e}: is a directory, expected a file",
+                          highlight=False)
+        raise typer.Exit(EXIT_USER)
+    except PermissionError as e:
+        err_console.print(f"[bold red]error:[/] {e.filename or e}: permission denied", highlight=False)
+        raise typer.Exit(EXIT_USER)
+
+
+def warn(message: str) -> None:
+    """Print a warning line to stderr."""
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def fmt(v: Any, digits: int = 4) -> str:
+    """Format a number for a table (nan/None shown as '-')."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def print_report(report, *, max_rows: int = 200) -> None:
+    """Print a metric report: headline first, then per-threshold and per-class tables."""
+    console.print(f"[bold]{report.metric}[/]  {report.headline_name} = [bold green]{fmt(report.headline, 6)}[/]",
+                  highlight=False)
+    if report.per_threshold:
+        t = Table(title="per threshold", title_justify="left")
+        t.add_column("threshold")
+        t.add_column("value", justify="right")
+        for k, v in report.per_threshold.items():
+            t.add_row(str(k), fmt(v))
+        console.print(t)
+    if report.per_class:
+        t = Table(title="per class", title_justify="left")
+        t.add_column("class")
+        t.add_column("value", justify="right")
+        for i, (k, v) in enumerate(report.per_class.items()):
+            if i >= max_rows:
+                t.add_row(f"... {len(report.per_class) - max_rows} more (see --json)", "")
+                break
+            t.add_row(str(k), fmt(v))
+        console.print(t)
+    for w in report.warnings:
+        warn(w)
+
+
+def write_json(obj: Any, path: Path | None) -> None:
+    """Write ``obj`` as JSON to ``path`` ('-' for stdout); nothing if ``path`` is None."""
+    if path is None:
+        return
+    text = json.dumps(obj, indent=2, allow_nan=False)
+    if str(path) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+
+def finish_eval(report, json_out: Path | None) -> None:
+    """Common tail of every ``eval`` command: table, warnings, optional JSON file."""
+    if json_out is not None and str(json_out) == "-":
+        for w in report.warnings:
+            warn(w)
+    else:
+        print_report(report)
+    write_json(report.to_dict(), json_out)
+
+
+def finish_validate(problems, what: str) -> None:
+    """Print every validation problem and exit 2 if any, else print a one-line OK."""
+    if problems:
+        for p in problems.items:
+            err_console.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        if problems.overflow:
+            err_console.print(f"[bold red]error:[/] ... and {problems.overflow} more problems")
+        err_console.print(f"{len(problems)} problem(s) found in {what}")
+        raise typer.Exit(EXIT_USER)
+    console.print(f"[green]ok[/]: {what} is valid", highlight=False)

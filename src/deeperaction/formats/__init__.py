@@ -1,0 +1,1 @@
+"""Readers, writers and validators of the official file formats (no torch)."""

@@ -1,0 +1,1 @@
+"""deeperaction.tasks."""
