@@ -1,0 +1,59 @@
+"""H.264 MP4 writer through PyAV (libx264, yuv420p), used by the renderer and the synthetic generator."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+class VideoWriter:
+    """Write RGB uint8 frames ``(H, W, 3)`` to an H.264 MP4.
+
+    ``with VideoWriter(path, fps=25, size=(w, h)) as w: w.write(frame)``. Odd sizes are padded to even
+    (yuv420p needs it) by repeating the last row/column. ``crf`` trades size for quality (lower = better).
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int], *, crf: int = 20,
+                 preset: str = "veryfast", threads: int = 0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.width, self.height = int(size[0]), int(size[1])
+        self._w2, self._h2 = self.width + self.width % 2, self.height + self.height % 2
+        self._container = av.open(str(self.path), mode="w")
+        rate = Fraction(fps).limit_denominator(1001)
+        self._stream = self._container.add_stream("libx264", rate=rate)
+        self._stream.width, self._stream.height = self._w2, self._h2
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": preset}
+        if threads:
+            self._stream.codec_context.thread_count = threads
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one RGB uint8 frame of the declared size."""
+        if frame.shape[:2] != (self.height, self.width) or frame.dtype != np.uint8:
+            raise ValueError(f"{self.path}: frame {self.frames_written} has shape {frame.shape} "
+                             f"{frame.dtype}, expected ({self.height}, {self.width}, 3) uint8")
+        if (self._w2, self._h2) != (self.width, self.height):
+            frame = np.pad(frame, ((0, self._h2 - self.height), (0, self._w2 - self.width), (0, 0)), mode="edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        for packet in self._stream.encode(vf):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and close the file."""
+        if self._container is None:
+            return
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._container = None
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
