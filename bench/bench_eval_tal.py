@@ -1,0 +1,51 @@
+"""Benchmark: ActivityNet/FineAction average mAP at test-set size (4000 videos, 106 classes, 400k predictions).
+
+``python -m bench.bench_eval_tal [--quick]`` (from the repo root). Inputs come from ``bench.gen_tal``, run in
+a separate process so that the peak memory measured here is reading + scoring only. Reference: the official
+``eval_detection.py`` takes 181 s and 5.1 GiB on this size (issue 2).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from bench._util import emit, peak_mib, timer
+from bench.gen_tal import ROOT, SIZES
+
+OFFICIAL_FULL_S = 181.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="400 videos, 40k predictions")
+    args = ap.parse_args()
+    size = "quick" if args.quick else "full"
+    subprocess.run([sys.executable, "-m", "bench.gen_tal", *(["--quick"] if args.quick else [])], check=True,
+                   stdout=subprocess.DEVNULL)
+    from deeperaction.formats.activitynet import read_activitynet_gt, read_activitynet_pred
+    from deeperaction.metrics.tal import evaluate_tal
+
+    folder = ROOT / size
+    with timer() as t_read:
+        gt = read_activitynet_gt(folder / "gt.json")
+        pred = read_activitynet_pred(folder / "pred.json")
+    peak_read = peak_mib()
+    with timer() as t_eval:
+        report = evaluate_tal(gt, pred)
+    n_vid, n_cls, n_pred = SIZES[size]
+    note = f"{n_vid} videos, {n_cls} classes, {len(gt)} GT, {n_pred // 1000}k preds"
+    emit([
+        {"bench": "eval", "case": f"tal read json ({size})", "wall_s": round(t_read(), 3),
+         "peak_mib": round(peak_read, 1), "reference_s": None, "note": note},
+        {"bench": "eval", "case": f"tal average mAP ({size})", "wall_s": round(t_eval(), 3),
+         "peak_mib": round(peak_mib(), 1), "reference_s": None,
+         "note": f"average mAP {report.headline:.4f}"},
+        {"bench": "eval", "case": f"tal read + score ({size})", "wall_s": round(t_read() + t_eval(), 3),
+         "peak_mib": round(peak_mib(), 1), "reference_s": OFFICIAL_FULL_S if size == "full" else None,
+         "note": "official: 181 s, 5.1 GiB" if size == "full" else note},
+    ])
+
+
+if __name__ == "__main__":
+    main()
