@@ -1,0 +1,173 @@
+"""Build a synthetic video from its spec: ground truth for every person and frame, and the frames themselves.
+
+``ground_truth(spec)`` computes labels without drawing a pixel; ``render_video(spec)`` returns the frames
+(T, H, W, 3) too; ``Scene.frames()`` streams them for long videos.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from deeperaction.kinematics.states import part_state_ids
+from deeperaction.schema import JOINT_INDEX, PARTS
+from deeperaction.synth.humans import Body, forward_kinematics, project, sample_body
+from deeperaction.synth.layouts import PersonSpec, VideoSpec
+from deeperaction.synth.motions import Instance, compose_timeline
+from deeperaction.synth.render import PersonGeometry, draw_person, person_geometry
+from deeperaction.synth.scenes import (PRESETS, apply_affine, camera_path, lighting, make_distractors, noise_bank,
+                                       paint_background)
+
+MIN_VISIBLE = 0.3
+"""A person counts as present in a frame when at least this fraction of their box is inside it."""
+
+
+@dataclass
+class PersonTrack:
+    """Ground truth of one person over the whole video (frames 0-based; boxes clipped to the frame)."""
+
+    track_id: int
+    keypoints: np.ndarray      # (T, J, 3) x, y, 1 inside the frame else 0
+    boxes: np.ndarray          # (T, 4)
+    present: np.ndarray        # (T,) bool
+    part_boxes: np.ndarray     # (T, 10, 4) in PARTS order
+    part_present: np.ndarray   # (T, 10) bool
+    states: np.ndarray         # (T, 10) index into PART_STATES[part]
+    instances: list[Instance]
+    body: Body = field(repr=False, default=None)
+
+    def action_at(self, frame: int) -> str | None:
+        """The action this person performs at ``frame`` (None when idle)."""
+        for inst in self.instances:
+            if inst.start <= frame < inst.end:
+                return inst.action
+        return None
+
+
+@dataclass
+class VideoLabels:
+    """All ground truth of one video."""
+
+    spec: VideoSpec
+    persons: list[PersonTrack]
+
+    @property
+    def n_frames(self) -> int:
+        return self.spec.n_frames
+
+
+def _clip(b: np.ndarray, w: int, h: int) -> np.ndarray:
+    out = b.copy()
+    out[..., [0, 2]] = np.clip(b[..., [0, 2]], 0, w)
+    out[..., [1, 3]] = np.clip(b[..., [1, 3]], 0, h)
+    return out
+
+
+def _area(b: np.ndarray) -> np.ndarray:
+    return np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
+
+
+class Scene:
+    """A video in the making: background, camera, people (geometry per frame), distractors, effects."""
+
+    def __init__(self, spec: VideoSpec):
+        self.spec = spec
+        self.P = PRESETS[spec.preset]
+        w, h = spec.size
+        T, fps = spec.n_frames, spec.fps
+        rng = np.random.default_rng([spec.seed, 1])
+        self.canvas, horizon = paint_background(rng, spec.size, self.P.clutter)
+        hc, wc = self.canvas.shape[:2]
+        self.M = camera_path(rng, T, fps, spec.size, self.P)
+        zoom = self.M[:, 0, 0]
+        self.gain = lighting(rng, T, fps, self.P.light)
+        self.noise = noise_bank(rng, spec.size, self.P.noise)
+        self.distractors = make_distractors(rng, self.P.distractors, spec.size)
+        self.noise_idx = rng.integers(0, max(1, len(self.noise)), T)
+        self.light = np.array([-0.5, -0.85]) / np.hypot(0.5, 0.85)
+        self.floor = (horizon, hc / 2 + h * 0.46)   # ground rows from the horizon to near the frame bottom
+        k = 0.8 * h / (1.75 * (self.floor[1] - horizon))
+        self.people: list[tuple[float, PersonTrack, PersonGeometry]] = []
+        for tid, ps in enumerate(spec.persons):
+            self.people.append(self._person(tid, ps, horizon, k, wc, hc, zoom))
+        self.people.sort(key=lambda q: q[0])   # far first (painter's order)
+
+    def _person(self, tid: int, ps: PersonSpec, horizon: float, k: float, wc: int, hc: int, zoom: np.ndarray):
+        spec, (w, h), T = self.spec, self.spec.size, self.spec.n_frames
+        rng = np.random.default_rng(ps.seed)
+        body = sample_body(rng)
+        pose = compose_timeline(rng, T, spec.fps, ps.instances, style=self.P.style)
+        j3 = forward_kinematics(body, pose)
+        yc = horizon + (self.floor[1] - horizon) * (0.3 + 0.7 * ps.ground[1])
+        ppm = (yc - horizon) * k
+        ground = np.tile([0.0, yc], (T, 1))
+        pts, depth = project(j3, ps.yaw + pose["yaw"], ground, np.full(T, ppm))
+        pelvis_x = 0.5 * (pts[:, JOINT_INDEX["left_hip"], 0] + pts[:, JOINT_INDEX["right_hip"], 0])
+        if ps.path == "center":
+            base = ps.ground[0] * wc - 0.5 * (pelvis_x.min() + pelvis_x.max())
+        elif ps.path == "cross":
+            d = np.sign(pelvis_x[-1] - pelvis_x[0]) or 1.0
+            s0 = ps.instances[0].start if ps.instances else 0
+            base = wc / 2 - d * (w / 2 / zoom.min() + 0.6 * ppm) - pelvis_x[s0]
+        else:
+            base = ps.ground[0] * wc
+        pts[..., 0] += base
+        pts = np.einsum("tjk,tik->tji", pts, self.M[:, :, :2]) + self.M[:, None, :, 2]
+        ppm_t = ppm * zoom
+        geom = person_geometry(pts, depth, body, ppm_t)
+        boxes, parts = geom.box, geom.parts
+        inside = (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
+        kp = np.concatenate([pts, inside[..., None].astype(np.float64)], -1)
+        cb, cp = _clip(boxes, w, h), _clip(parts, w, h)
+        present = (_area(cb) >= MIN_VISIBLE * _area(boxes)) & (cb[:, 2] - cb[:, 0] >= 2) & (cb[:, 3] - cb[:, 1] >= 2)
+        part_present = present[:, None] & (cp[..., 2] - cp[..., 0] >= 1) & (cp[..., 3] - cp[..., 1] >= 1)
+        ids = part_state_ids(kp, spec.fps)
+        states = np.stack([ids[p] for p in PARTS], 1)
+        track = PersonTrack(tid, kp, cb, present, cp, part_present, states, list(ps.instances), body)
+        return yc, track, geom
+
+    @property
+    def labels(self) -> VideoLabels:
+        return VideoLabels(self.spec, sorted((q[1] for q in self.people), key=lambda p: p.track_id))
+
+    def frame(self, t: int) -> np.ndarray:
+        """Render frame ``t`` (RGB uint8)."""
+        w, h = self.spec.size
+        img = cv2.warpAffine(self.canvas, self.M[t], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        ts = t / self.spec.fps
+        for d in self.distractors:
+            if not d.front:
+                d.draw(img, ts)
+        for _, track, geom in self.people:
+            b = track.boxes[t]
+            if b[2] - b[0] > 0 and b[3] - b[1] > 0:
+                draw_person(img, geom, t, track.body, self.light)
+        for d in self.distractors:
+            if d.front:
+                d.draw(img, ts)
+        if self.P.light:
+            lut = np.clip(np.arange(256)[:, None] * self.gain[t][None], 0, 255).astype(np.uint8)[:, None, :]
+            img = cv2.LUT(img, lut)
+        if self.P.blur:
+            img = cv2.GaussianBlur(img, (0, 0), self.P.blur)
+        if self.noise:
+            img = cv2.add(img, self.noise[self.noise_idx[t]], dtype=cv2.CV_8U)
+        return img
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """All frames in order."""
+        for t in range(self.spec.n_frames):
+            yield self.frame(t)
+
+
+def ground_truth(spec: VideoSpec) -> VideoLabels:
+    """Labels of a video (keypoints, boxes, part boxes, states, actions) without rendering it."""
+    return Scene(spec).labels
+
+
+def render_video(spec: VideoSpec) -> tuple[np.ndarray, VideoLabels]:
+    """Frames ``(T, H, W, 3)`` uint8 and labels, in memory (for short videos and training code)."""
+    scene = Scene(spec)
+    return np.stack(list(scene.frames())), scene.labels
