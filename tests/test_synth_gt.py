@@ -1,0 +1,146 @@
+"""Synthetic GT: self-consistency, every written file validates, and GT fed back as predictions scores perfect."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deeperaction.kinematics.states import part_state_ids
+from deeperaction.schema import PARTS, Tube
+from deeperaction.synth import ACTION_NAMES, generate, ground_truth, make_spec
+from deeperaction.synth.export import to_keyframes, to_segments, to_tubes, to_video_parse
+
+SIZE = (160, 120)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+    root = tmp_path_factory.mktemp("synth")
+    ms = {"tps": generate(root / "tps", videos=3, seed=5, task="tps", size=SIZE, duration=(2.0, 3.0)),
+          "stad": generate(root / "stad", videos=3, seed=5, task="stad", size=SIZE, duration=(5.0, 6.0), preset="hard"),
+          "tal": generate(root / "tal", videos=3, seed=5, task="tal", size=SIZE, fps=10, duration=(16.0, 18.0), workers=2)}
+    return {k: (m.parent, json.loads(m.read_text())) for k, m in ms.items()}
+
+
+@pytest.mark.parametrize("task,preset", [("tps", "default"), ("stad", "hard"), ("tal", "easy")])
+def test_gt_self_consistency(task, preset):
+    for i in range(3):
+        spec = make_spec(task, i, 11, size=SIZE, preset=preset, duration=(4.0, 5.0) if task != "tal" else (20, 24))
+        lab = ground_truth(spec)
+        assert lab.persons
+        for p in lab.persons:
+            pp = p.part_present
+            assert (pp <= p.present[:, None]).all()
+            box = np.broadcast_to(p.boxes[:, None], p.part_boxes.shape)
+            inside = ((p.part_boxes[..., :2] >= box[..., :2] - 1e-6) & (p.part_boxes[..., 2:] <= box[..., 2:] + 1e-6)).all(-1)
+            assert inside[pp].all()
+            assert ((p.boxes[:, 2] <= SIZE[0]) & (p.boxes[:, 3] <= SIZE[1]) & (p.boxes[:, :2] >= 0).all(1)).all()
+            ids = part_state_ids(p.keypoints, spec.fps)
+            np.testing.assert_array_equal(p.states, np.stack([ids[n] for n in PARTS], 1))
+            vis = p.keypoints[..., 2] > 0
+            kx, ky = p.keypoints[..., 0], p.keypoints[..., 1]
+            b = p.boxes[:, None]
+            ok = (kx >= b[..., 0] - 1e-6) & (kx <= b[..., 2] + 1e-6) & (ky >= b[..., 1] - 1e-6) & (ky <= b[..., 3] + 1e-6)
+            assert ok[vis & p.present[:, None]].all()
+        for t in to_tubes(lab):
+            assert (np.diff(t.frames) == 1).all() and len(t.frames) >= 2 and t.label in ACTION_NAMES
+        dur = lab.n_frames / spec.fps
+        for s in to_segments(lab):
+            assert 0 <= s.start_s < s.end_s <= dur + 1e-9
+
+
+def test_tal_has_idle_gaps_and_several_segments():
+    lab = ground_truth(make_spec("tal", 0, 3, size=SIZE, duration=(60.0, 60.0)))
+    segs = sorted((s.start_s, s.end_s) for s in to_segments(lab) if s.video_id == lab.spec.video_id)
+    assert len(segs) >= 3
+    assert all(b[0] - a[1] >= 1.9 for a, b in zip(segs, segs[1:]))
+
+
+def test_every_written_gt_validates(dataset):
+    from deeperaction.formats.activitynet import validate_activitynet
+    from deeperaction.formats.ava import read_labelmap, validate_ava
+    from deeperaction.formats.kinetics_tps import validate_tps
+    from deeperaction.formats.multisports import validate_multisports
+    out, man = dataset["tps"]
+    for d in man["ground_truth"]["tps"].values():
+        assert not validate_tps(out / d, "gt").items
+    out, man = dataset["stad"]
+    st = man["ground_truth"]["stad"]
+    assert not validate_multisports(out / st["multisports"], "gt").items
+    lm = read_labelmap(out / st["ava_labelmap"])
+    assert lm == {i + 1: a for i, a in enumerate(ACTION_NAMES)}
+    for k, v in st.items():
+        if k.startswith("ava_") and k != "ava_labelmap":
+            assert not validate_ava(out / v, "gt", lm).items
+    out, man = dataset["tal"]
+    assert not validate_activitynet(out / man["ground_truth"]["tal"]["activitynet"], "gt").items
+    for out, man in dataset.values():
+        for v in man["videos"]:
+            assert (out / v["file"]).is_file() and (out / v["labels"]).is_file()
+        assert sum(len(v) for v in man["splits"].values()) == len(man["videos"])
+
+
+def test_gt_as_predictions_scores_perfect(dataset, tmp_path):
+    from deeperaction.formats.activitynet import read_activitynet_gt, read_activitynet_pred, write_activitynet_pred
+    from deeperaction.formats.ava import write_ava_csv
+    from deeperaction.formats.kinetics_tps import read_tps, write_tps
+    from deeperaction.formats.multisports import read_multisports_gt, write_frame_detections, write_video_detections
+    from deeperaction.metrics.ava import evaluate_ava
+    from deeperaction.metrics.multisports import evaluate_multisports
+    from deeperaction.metrics.tal import evaluate_tal
+    from deeperaction.metrics.tps import evaluate_tps
+    out, man = dataset["tps"]
+    gt = man["ground_truth"]
+    # TPS: re-derive the parses of the training split from the manifest's seeds and write them as predictions
+    train = out / gt["tps"]["training"]
+    g = read_tps(train, "gt")
+    parses = {}
+    for v in man["videos"]:
+        if v["task"] == "tps" and v["id"] in g.actions:
+            lab = ground_truth(make_spec("tps", v["index"], man["seed"], size=SIZE, duration=(2.0, 3.0)))
+            parses[v["id"]] = to_video_parse(lab)
+    write_tps(tmp_path / "tps", parses, kind="pred")
+    assert evaluate_tps(g, read_tps(tmp_path / "tps", "pred")).headline == pytest.approx(0.9999, abs=1e-12)
+    # MultiSports + AVA
+    out, man = dataset["stad"]
+    st = man["ground_truth"]["stad"]
+    ms = read_multisports_gt(out / st["multisports"])
+    tubes: list[Tube] = []
+    boxes, labs = [], []
+    for v in man["videos"]:
+        if v["task"] == "stad":
+            lab = ground_truth(make_spec("stad", v["index"], man["seed"], size=SIZE, preset="hard", duration=(5.0, 6.0)))
+            labs.append((v, lab))
+            tubes += to_tubes(lab)
+    test = set(ms.test_videos) if hasattr(ms, "test_videos") else None
+    rows = [(t.video_id, int(f), t.label, 1.0, b) for t in tubes for f, b in zip(t.frames, t.boxes)
+            if test is None or t.video_id in test]
+    write_frame_detections(tmp_path / "fd.pkl", list(ACTION_NAMES), list(ms.test_videos), rows)
+    write_video_detections(tmp_path / "vd.pkl", list(ACTION_NAMES), tubes)
+    rep = evaluate_multisports(out / st["multisports"], tmp_path / "fd.pkl", tmp_path / "vd.pkl")
+    assert rep.headline == pytest.approx(100.0)
+    assert all(val == pytest.approx(100.0) for val in rep.per_threshold.values())
+    for v, lab in labs:
+        if v["split"] == "train":
+            boxes += to_keyframes(lab)[0]
+    write_ava_csv(tmp_path / "ava_pred.csv", boxes, kind="pred")
+    rep = evaluate_ava(out / st["ava_training"], tmp_path / "ava_pred.csv", out / st["ava_labelmap"])
+    assert rep.headline == pytest.approx(1.0)
+    # TAL
+    out, man = dataset["tal"]
+    gt = man["ground_truth"]
+    segs = []
+    for v in man["videos"]:
+        if v["task"] == "tal":
+            segs += to_segments(ground_truth(make_spec("tal", v["index"], man["seed"], size=SIZE, fps=10,
+                                                       duration=(16.0, 18.0))))
+    scored = 0
+    for subset in ("training", "validation"):
+        g = read_activitynet_gt(out / gt["tal"]["activitynet"], subset)
+        if len(g):
+            write_activitynet_pred(tmp_path / "tal.json", [s for s in segs if s.video_id in set(g.videos)])
+            assert evaluate_tal(g, read_activitynet_pred(tmp_path / "tal.json")).headline == pytest.approx(1.0)
+            scored += 1
+    assert scored
