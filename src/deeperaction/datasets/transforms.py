@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deeperaction.schema import JOINTS, LEFT_RIGHT_PARTS, PartDet
+from deeperaction.schema import JOINT_INDEX, JOINTS, LEFT_RIGHT_PARTS, PartDet
 
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
@@ -141,3 +141,21 @@ def augment_skeletons(kp: torch.Tensor, gen: torch.Generator | None, flip: float
     rot = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # (B, 2, 2)
     xy = torch.einsum("bij,bmtkj->bmtki", rot, kp[..., :2])
     return torch.cat([xy, kp[..., 2:]], dim=-1)
+
+
+def normalize_skeletons(kp: np.ndarray) -> np.ndarray:
+    """Pixel keypoints ``(M, T, J, 3)`` -> centred on the first person's mean hip centre and divided by the
+    median torso length (neck to hip centre) over all visible persons and frames; zero where unseen."""
+    kp = np.asarray(kp, dtype=np.float32).copy()
+    vis = kp[..., 2] > 0
+    lh, rh, nk = JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"], JOINT_INDEX["neck"]
+    hip = (kp[..., lh, :2] + kp[..., rh, :2]) / 2  # (M, T, 2)
+    hip_ok = vis[..., lh] & vis[..., rh]
+    torso_ok = hip_ok & vis[..., nk]
+    torso = np.linalg.norm(kp[..., nk, :2] - hip, axis=-1)[torso_ok]
+    scale = float(np.median(torso)) if torso.size else 1.0
+    main = hip_ok[0] if hip_ok[0].any() else hip_ok.any(0)
+    centre = hip[0][main].mean(0) if main.any() else (kp[..., :2][vis].mean(0) if vis.any() else np.zeros(2))
+    kp[..., :2] = (kp[..., :2] - centre) / max(scale, 1e-6)
+    kp[~vis] = 0.0
+    return kp

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "val_fraction": 0.2,     # share of `root` videos held out when `val_root` is "" (stratified by action)
         "cache": "",             # clip-cache folder (uint8 frames, memory-mapped); "" = decode on the fly
         "cache_size": [128, 171],  # frame size (height, width) stored in the cache / decoded on the fly
+        "cache_step": 1,         # keep every n-th frame in the cache (saves disk; frame_stride still in source frames)
         "clip_len": 16,          # frames per clip
         "frame_stride": 2,       # take every n-th frame inside a clip
         "crop": 112,             # square training crop, pixels (s3d and mvit need 224)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from deeperaction.errors import InputError
 from deeperaction.train.checkpoint import load_checkpoint, resolve_resume, save_checkpoint
 from deeperaction.train.config import dump_config
 from deeperaction.train.ddp import DistInfo, ShardedSampler, all_reduce_sum, init_distributed, unwrap, wrap_model
@@ -105,8 +106,8 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
     loader = _loader(task.train_set, sampler, tc["batch_size"], cfg, info.device, task.collate, train=True)
     steps_per_epoch = len(sampler) // tc["batch_size"]
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(task.train_set)} training samples over {info.world} ranks are fewer than one "
-                         f"batch of {tc['batch_size']}")
+        raise InputError(f"{len(task.train_set)} training samples over {info.world} ranks are fewer than one "
+                         f"batch of {tc['batch_size']}", field="train.batch_size")
     total_steps = steps_per_epoch * tc["epochs"]
     opt = build_optimizer(model, oc["name"], oc["lr"], oc["momentum"], oc["weight_decay"])
     sched = build_scheduler(opt, round(oc["warmup_epochs"] * steps_per_epoch), total_steps, oc["min_lr"])

@@ -1,0 +1,143 @@
+"""Action-recognition data from the Kinetics-TPS layout: ``gt_vid_result.json`` ({video: action}) beside
+the videos (files or frame folders), with optional keypoint sequences for the skeleton classifier.
+
+Where a video may be, for ``ROOT`` and video id ``V`` (first match wins): ``ROOT/{videos,frames,.}/V.EXT``
+or a frame folder ``ROOT/{videos,frames,.}/V/`` (``img_00001.jpg`` ...), or ``ROOT/*/V.EXT`` /
+``ROOT/*/V/`` (class sub-folders). Keypoints: ``ROOT/keypoints/V.npy``, float ``(T, M, J, 3)`` pixel
+``x, y, confidence`` of the canonical 20-joint skeleton for ``M`` persons (``(T, J, 3)`` for one person).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from deeperaction.datasets.clips import VideoItem
+from deeperaction.datasets.transforms import normalize_skeletons
+from deeperaction.errors import InputError, ProblemList
+from deeperaction.formats.kinetics_tps import load_json
+from deeperaction.schema import JOINTS
+from deeperaction.video.reader import sample_clip_indices
+
+VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+FRAME_EXTS = (".jpg", ".jpeg", ".png")
+
+
+def read_actions(root: str | Path) -> dict[str, str]:
+    """``{video: action}`` from ``ROOT/gt_vid_result.json`` (or the file itself), checked."""
+    path = Path(root)
+    path = path / "gt_vid_result.json" if path.is_dir() else path
+    if not path.is_file():
+        raise InputError("no such file (expected the Kinetics-TPS gt_vid_result.json)", file=path)
+    obj = load_json(path)
+    if not isinstance(obj, dict) or not obj:
+        raise InputError("expected a non-empty object {video: action}", file=path)
+    problems = ProblemList(path)
+    for vid, action in obj.items():
+        if not isinstance(action, str) or not action:
+            problems.add(f"action must be a non-empty string, got {action!r}", video=vid)
+    problems.raise_if_any()
+    return obj
+
+
+def _video_dirs(root: Path) -> list[Path]:
+    dirs = [root / "videos", root / "frames", root]
+    return [d for d in dirs if d.is_dir()] + sorted(p for p in root.iterdir() if p.is_dir() and p not in dirs)
+
+
+def find_video(root: str | Path, video_id: str, dirs: list[Path] | None = None) -> Path | None:
+    """The file or frame folder of ``video_id`` under ``root`` (see the module doc), or None."""
+    for d in dirs if dirs is not None else _video_dirs(Path(root)):
+        for ext in VIDEO_EXTS:
+            if (d / (video_id + ext)).is_file():
+                return d / (video_id + ext)
+        folder = d / video_id
+        if folder.is_dir() and any(p.suffix.lower() in FRAME_EXTS for p in folder.iterdir()):
+            return folder
+    return None
+
+
+def tps_items(root: str | Path, classes: list[str] | None = None) -> tuple[list[VideoItem], list[str]]:
+    """Labelled videos of a TPS folder and the class list (sorted actions, unless ``classes`` is given, as
+    for a validation set that must use the training classes). Every missing video is reported at once."""
+    root = Path(root)
+    actions = read_actions(root)
+    classes = classes if classes is not None else sorted(set(actions.values()))
+    index = {c: i for i, c in enumerate(classes)}
+    dirs = _video_dirs(root)
+    problems = ProblemList(root / "gt_vid_result.json")
+    items = []
+    for vid, action in actions.items():
+        path = find_video(root, vid, dirs)
+        if path is None:
+            problems.add(f"no video file or frame folder found under {root}", video=vid)
+        elif action not in index:
+            problems.add(f"action {action!r} is not one of the {len(classes)} training classes", video=vid)
+        else:
+            items.append(VideoItem(vid, str(path), index[action]))
+    problems.raise_if_any()
+    return items, classes
+
+
+def split_items(items: list[VideoItem], fraction: float, seed: int = 0) -> tuple[list[VideoItem], list[VideoItem]]:
+    """Stratified hold-out: about ``fraction`` of each class (at least one where it has two or more)."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([it.label for it in items])
+    held = np.zeros(len(items), bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = int(round(fraction * len(idx))) if len(idx) > 1 else 0
+        held[rng.permutation(idx)[:max(k, 1 if len(idx) > 1 and fraction > 0 else 0)]] = True
+    return [it for it, h in zip(items, held) if not h], [it for it, h in zip(items, held) if h]
+
+
+def read_keypoints(root: str | Path, video_id: str) -> np.ndarray:
+    """``(T, M, J, 3)`` keypoints of a video from ``ROOT/keypoints/V.npy`` (InputError if absent/bad)."""
+    path = Path(root) / "keypoints" / f"{video_id}.npy"
+    if not path.is_file():
+        raise InputError("no keypoint file (the skeleton model needs ROOT/keypoints/VIDEO.npy)", file=path,
+                         video=video_id)
+    kp = np.load(path)
+    kp = kp[:, None] if kp.ndim == 3 else kp
+    if kp.ndim != 4 or kp.shape[2:] != (len(JOINTS), 3):
+        raise InputError(f"expected shape (T, M, {len(JOINTS)}, 3), got {kp.shape}", file=path, video=video_id)
+    return kp.astype(np.float32)
+
+
+class SkeletonClips(Dataset):
+    """Keypoint clips: training items ``(M, T, J, 3)`` normalised (one random window); evaluation items
+    ``(K, M, T, J, 3)``; the ``persons`` most confident persons of the video, zero-padded."""
+
+    def __init__(self, sequences: list[np.ndarray], labels: list[int], clip_len: int = 32, stride: int = 1,
+                 persons: int = 2, train: bool = True, test_clips: int = 4, seed: int = 0):
+        self.seqs = []
+        for kp in sequences:  # (T, M, J, 3) -> (persons, T, J, 3) by total confidence
+            order = np.argsort(-kp[..., 2].sum(axis=(0, 2)), kind="stable")[:persons]
+            sel = kp[:, order].transpose(1, 0, 2, 3)
+            pad = np.zeros((persons - len(order), *sel.shape[1:]), np.float32)
+            self.seqs.append(np.concatenate([sel, pad]))
+        self.labels, self.clip_len, self.stride, self.train = labels, clip_len, stride, train
+        self.test_clips, self.seed, self.epoch = test_clips, seed, 0
+
+    @classmethod
+    def from_items(cls, root: str | Path, items: list[VideoItem], **kw) -> "SkeletonClips":
+        return cls([read_keypoints(root, it.video_id) for it in items], [it.label for it in items], **kw)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        seq = self.seqs[i]
+        if self.train:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            idx = sample_clip_indices(seq.shape[1], self.clip_len, self.stride, 1, "random", rng)
+        else:
+            idx = sample_clip_indices(seq.shape[1], self.clip_len, self.stride, self.test_clips, "uniform")
+        clips = np.stack([normalize_skeletons(seq[:, row]) for row in idx])
+        out = torch.from_numpy(clips)
+        return (out[0] if self.train else out), self.labels[i]
