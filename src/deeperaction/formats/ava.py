@@ -1,0 +1,397 @@
+"""AVA / AVA-Kinetics files: keyframe box CSVs (GT and detections), ``.pbtxt`` label maps, exclusions.
+
+CSV rows are ``video, timestamp, x1, y1, x2, y2, action, person|score`` with boxes normalized to
+[0, 1]; a 2-column row ``video, timestamp`` marks a keyframe without boxes. Reading is columnar
+numpy (a vectorized byte parser, ~1 s per million rows) because test-set detection files hold
+~1.7M rows. Rules follow the official ``get_ava_performance.py``: 7- or 8-column box rows, the 8th
+column is the score (for GT the person id, which the official scorer also reads as a float).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deeperaction.errors import InputError, ProblemList
+from deeperaction.schema import KeyframeBox
+
+__all__ = ["AvaBoxes", "read_ava_csv", "write_ava_csv", "read_labelmap", "write_labelmap",
+           "read_exclusions", "validate_ava", "keyframe_keys", "filter_labels", "detect_kind"]
+
+_CHUNK = 1 << 23  # bytes parsed per vectorized step; bounds temporary memory
+
+
+@dataclass
+class AvaBoxes:
+    """Columnar rows of one AVA CSV, in file order.
+
+    ``score`` is the 8th column as a float: the detection score, or for GT the person id (1.0 when
+    a row has 7 columns, as in the official reader). ``empty_video``/``empty_timestamp`` list the
+    keyframes given by 2-column rows (GT keyframes without actions; detections there are FPs).
+    """
+
+    videos: list[str]              # vocabulary; ``video`` and ``empty_video`` index it
+    video: np.ndarray              # (N,) int32
+    timestamp: np.ndarray          # (N,) float64 seconds
+    boxes: np.ndarray              # (N, 4) float64 normalized x1, y1, x2, y2
+    label: np.ndarray              # (N,) int64 action id
+    score: np.ndarray              # (N,) float64
+    empty_video: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    empty_timestamp: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    kind: str = "pred"
+    dropped_unknown: int = 0       # rows dropped at read time because their id is not in the label map
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def to_keyframe_boxes(self) -> list[KeyframeBox]:
+        """The rows as :class:`KeyframeBox` records (GT: ``score`` holds the person id)."""
+        return [KeyframeBox(self.videos[v], t, b, lab, s) for v, t, b, lab, s in
+                zip(self.video.tolist(), self.timestamp.tolist(), self.boxes, self.label.tolist(),
+                    self.score.tolist())]
+
+
+def keyframe_keys(timestamp: np.ndarray) -> np.ndarray:
+    """Timestamps as int64 microseconds: the official key is ``"%s,%.6f" % (video, Decimal(ts))``."""
+    return np.rint(np.asarray(timestamp, dtype=np.float64) * 1e6).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- fast parsing
+@dataclass
+class _Scan:
+    """Result of the vectorized scan: good rows, plus the 1-based numbers of unparsable lines."""
+
+    videos: list[str]
+    video: np.ndarray
+    line: np.ndarray
+    ncols: np.ndarray
+    values: np.ndarray  # (N, 7): timestamp, x1, y1, x2, y2, action, last (nan when absent)
+    bad_lines: list[int]
+
+
+def _parse_numbers(buf: bytes, ap: np.ndarray, fs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the byte fields ``buf[fs:fs+w]`` as floats (``w < 0``: skip); returns values and a 'bad' mask.
+
+    Plain decimals (digits with at most one '.', <= 15 digits) are parsed exactly, grouped by width
+    and dot position: mantissa by a BLAS dot product, then one correctly rounded division by a
+    power of ten (so the value equals ``float(text)``). Anything else (signs, exponents, nan) goes
+    through ``float()``.
+    """
+    n = len(fs)
+    vals = np.zeros(n)
+    slow = w > 16
+    bad = w == 0
+    for width in np.flatnonzero(np.bincount(np.clip(w, 0, 17), minlength=18)[1:17]) + 1:
+        width = int(width)
+        sel = np.flatnonzero(w == width)
+        block = np.lib.stride_tricks.as_strided(ap, shape=(len(ap) - 32, width), strides=(1, 1))[fs[sel]]
+        isdot = block == 46
+        ndots = isdot.sum(axis=1)
+        dotpos = np.where(ndots > 0, isdot.argmax(axis=1), width)
+        digits = block - np.uint8(48)
+        good = ((digits < 10) | isdot).all(axis=1) & (ndots <= 1) & (width - ndots >= 1) & (width - ndots <= 15)
+        slow[sel[~good]] = True
+        for dot in np.flatnonzero(np.bincount(dotpos[good], minlength=width + 1)).tolist():
+            sub = np.flatnonzero(good & (dotpos == dot))
+            cols = [j for j in range(width) if j != dot]
+            mant = digits[sub][:, cols].astype(np.float64) @ (10.0 ** np.arange(len(cols) - 1, -1, -1))
+            vals[sel[sub]] = mant / (10.0 ** (width - dot - 1 if dot < width else 0))
+    for i in np.flatnonzero(slow).tolist():
+        try:
+            vals[i] = float(buf[fs[i]:fs[i] + w[i]])
+        except ValueError:
+            bad[i] = True
+    return vals, bad
+
+
+def _scan_chunk(buf: bytes, line0: int, vocab: dict[str, int]) -> tuple:
+    """Scan one chunk of whole lines (ending with a newline)."""
+    a = np.frombuffer(buf, np.uint8)
+    ap = np.concatenate([a, np.zeros(32, np.uint8)])
+    delim = np.flatnonzero((a == 44) | (a == 10))
+    i1 = np.flatnonzero(a[delim] == 10)          # field index of each line's last field
+    i0 = np.concatenate(([0], i1[:-1] + 1))      # ... and of its first field (the video id)
+    ncols = i1 - i0 + 1
+    lineno = line0 + np.arange(1, len(i1) + 1)
+    fs = np.concatenate(([0], delim[:-1] + 1))
+    w = delim - fs
+    blank = (ncols == 1) & (w[i0] == 0)
+    good = ~blank & np.isin(ncols, (2, 7, 8)) & (w[i0] > 0)
+    gl = np.flatnonzero(good)
+    wn = np.full(len(fs), -1, np.int64)          # parse only numeric fields of good lines
+    for j in range(1, 8):
+        has = gl[ncols[gl] > j]
+        wn[i0[has] + j] = w[i0[has] + j]
+    vals, badf = _parse_numbers(buf, ap, fs, wn)
+    nnum = ncols[gl] - 1
+    out = np.full((len(gl), 7), np.nan)
+    badline = np.zeros(len(gl), bool)
+    for j in range(7):
+        has = nnum > j
+        idx = i0[gl[has]] + 1 + j
+        out[has, j] = vals[idx]
+        badline[has] |= badf[idx]
+    # video ids: runs of equal first fields, decoded once per run
+    vs, vw = fs[i0[gl]], w[i0[gl]]
+    width = int(vw.max()) if len(vw) else 1
+    vp = ap if width <= 32 else np.concatenate([a, np.zeros(width, np.uint8)])
+    V = np.lib.stride_tricks.as_strided(vp, shape=(len(a), width), strides=(1, 1))[vs]
+    V[np.arange(width)[None, :] >= vw[:, None]] = 0
+    change = np.ones(len(gl), bool)
+    change[1:] = (V[1:] != V[:-1]).any(axis=1)
+    heads = np.flatnonzero(change)
+    names = [b.decode("utf-8", "replace") for b in V[heads].view(f"S{width}").ravel().tolist()]
+    ids = np.array([vocab.setdefault(s, len(vocab)) for s in names], dtype=np.int32)
+    video = ids[np.cumsum(change) - 1] if len(gl) else np.zeros(0, np.int32)
+    bad = sorted(set(lineno[~good & ~blank].tolist()) | set(lineno[gl[badline]].tolist()))
+    keep = ~badline
+    return video[keep], lineno[gl][keep], ncols[gl][keep], out[keep], bad
+
+
+def _scan(path: str | Path) -> _Scan:
+    """Vectorized scan of a whole AVA CSV file (chunked to bound memory)."""
+    data = Path(path).read_bytes()
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    vocab: dict[str, int] = {}
+    parts, pos, line0, bad = [], 0, 0, []
+    while pos < len(data):
+        end = data.rfind(b"\n", pos, pos + _CHUNK) + 1 if pos + _CHUNK < len(data) else len(data)
+        if end <= pos:  # a single line longer than the chunk
+            end = data.find(b"\n", pos) + 1
+        chunk = data[pos:end]
+        v, ln, nc, vals, b = _scan_chunk(chunk, line0, vocab)
+        parts.append((v, ln, nc, vals))
+        bad += b
+        line0 += chunk.count(b"\n")
+        pos = end
+    if not parts:
+        return _Scan([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                     np.zeros((0, 7)), [])
+    cat = [np.concatenate([p[i] for p in parts]) for i in range(4)]
+    return _Scan(list(vocab), cat[0], cat[1], cat[2], cat[3], bad)
+
+
+# ----------------------------------------------------------------------------- public API
+def read_ava_csv(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str] | None = None) -> AvaBoxes:
+    """Read an AVA GT (``kind="gt"``) or detection (``"pred"``) CSV into columnar arrays.
+
+    Raises :class:`InputError` listing every malformed line (wrong column count, non-numbers, NaN).
+    With ``labelmap``, rows whose action id is not in it are dropped (counted in ``dropped_unknown``);
+    a GT keyframe that loses all its rows stays known as an empty keyframe, as in the official scorer.
+    """
+    if kind not in ("gt", "pred"):
+        raise ValueError(f"kind must be 'gt' or 'pred', got {kind!r}")
+    s = _scan(path)
+    v = s.values
+    rows = s.ncols > 2
+    nonfinite = ~np.isfinite(v[:, 0]) | (rows & ~np.isfinite(v[:, 1:6]).all(axis=1))
+    nonfinite |= (s.ncols == 8) & np.isnan(v[:, 6])
+    nonint = rows & np.isfinite(v[:, 5]) & (v[:, 5] != np.floor(v[:, 5]))
+    if s.bad_lines or nonfinite.any() or nonint.any():
+        problems = validate_ava(path, kind, None, _scan_result=s)
+        if not problems:
+            problems.add(f"line {(s.bad_lines or s.line[nonfinite | nonint].tolist())[0]}: cannot be parsed")
+        problems.raise_if_any()
+    box_rows = np.flatnonzero(rows)
+    empty = np.flatnonzero(~rows)
+    out = AvaBoxes(
+        videos=s.videos, video=s.video[box_rows], timestamp=v[box_rows, 0].copy(),
+        boxes=v[box_rows, 1:5].copy(), label=v[box_rows, 5].astype(np.int64),
+        score=np.where(s.ncols[box_rows] == 8, v[box_rows, 6], 1.0),
+        empty_video=s.video[empty], empty_timestamp=v[empty, 0].copy(), kind=kind)
+    if labelmap is not None:
+        out = filter_labels(out, labelmap)
+    return out
+
+
+def filter_labels(boxes: AvaBoxes, labelmap: Mapping[int, str]) -> AvaBoxes:
+    """Drop rows whose action id is not in ``labelmap``; GT keyframes emptied this way stay known."""
+    keep = np.isin(boxes.label, np.fromiter(labelmap, dtype=np.int64, count=len(labelmap)))
+    if keep.all():
+        return boxes
+    gone = ~keep
+    ev, et = boxes.empty_video, boxes.empty_timestamp
+    if boxes.kind == "gt":
+        ev = np.concatenate([ev, boxes.video[gone]])
+        et = np.concatenate([et, boxes.timestamp[gone]])
+    return AvaBoxes(boxes.videos, boxes.video[keep], boxes.timestamp[keep], boxes.boxes[keep],
+                    boxes.label[keep], boxes.score[keep], ev, et, boxes.kind,
+                    boxes.dropped_unknown + int(gone.sum()))
+
+
+def _fmt_ts(t: float) -> str:
+    """AVA timestamps are whole seconds written as 4 digits (``0902``); others keep full precision."""
+    return f"{int(t):04d}" if float(t).is_integer() and t >= 0 else repr(float(t))
+
+
+def write_ava_csv(path: str | Path, boxes: Iterable[KeyframeBox] | AvaBoxes, kind: str = "gt",
+                  empty_keyframes: Iterable[tuple[str, float]] = (),
+                  labelmap: Mapping[int, str] | None = None) -> None:
+    """Write an AVA CSV. ``KeyframeBox.label`` is the action id (a class name needs ``labelmap``).
+
+    GT rows take their last column (person id) from ``KeyframeBox.score`` cast to int; detection
+    rows write the score with full precision (``repr``). ``empty_keyframes`` become 2-column rows.
+    """
+    if kind not in ("gt", "pred"):
+        raise ValueError(f"kind must be 'gt' or 'pred', got {kind!r}")
+    if isinstance(boxes, AvaBoxes):
+        boxes = boxes.to_keyframe_boxes()
+    by_name = {name: i for i, name in (labelmap or {}).items()}
+    lines = []
+    for b in boxes:
+        lab = b.label
+        if isinstance(lab, str) and not lab.strip().isdigit():
+            if lab not in by_name:
+                raise ValueError(f"label {lab!r} is not an action id and not in the label map")
+            lab = by_name[lab]
+        x1, y1, x2, y2 = (repr(float(c)) for c in np.asarray(b.box_norm, dtype=np.float64).reshape(4))
+        last = str(int(b.score)) if kind == "gt" else repr(float(b.score))
+        lines.append(f"{b.video_id},{_fmt_ts(b.timestamp)},{x1},{y1},{x2},{y2},{int(lab)},{last}\n")
+    lines += [f"{v},{_fmt_ts(t)}\n" for v, t in empty_keyframes]
+    Path(path).write_text("".join(lines))
+
+
+def read_labelmap(path: str | Path) -> dict[int, str]:
+    """Read a ``.pbtxt`` label map (``item { name: "..." id: N }``) into ``{id: name}``."""
+    text = Path(path).read_text()
+    out: dict[int, str] = {}
+    problems = ProblemList(path)
+    for k, m in enumerate(re.finditer(r"item\s*\{(.*?)\}", text, re.S), 1):
+        body = m.group(1)
+        name = re.search(r'\bname\s*:\s*"([^"]*)"', body) or re.search(r"\bname\s*:\s*'([^']*)'", body)
+        cid = re.search(r"\b(?:label_)?id\s*:\s*(-?\d+)", body)
+        if name is None or cid is None:
+            problems.add(f"item {k} needs both 'name' and 'id'", field="id" if cid is None else "name")
+            continue
+        i = int(cid.group(1))
+        if i < 1:
+            problems.add(f"item {k}: class ids must be >= 1 (got {i})", field="id")
+        elif i in out:
+            problems.add(f"item {k}: duplicate id {i} ({out[i]!r} and {name.group(1)!r})", field="id")
+        else:
+            out[i] = name.group(1)
+    if not out and not problems:
+        problems.add("no 'item { name: ... id: ... }' entries found")
+    problems.raise_if_any()
+    return out
+
+
+def write_labelmap(path: str | Path, classes: Mapping[int, str]) -> None:
+    """Write ``{id: name}`` as a ``.pbtxt`` label map in the official layout."""
+    Path(path).write_text("".join(f'item {{\n  name: "{name}"\n  id: {int(i)}\n}}\n' for i, name in classes.items()))
+
+
+def read_exclusions(path: str | Path) -> list[tuple[str, float]]:
+    """Read an exclusion list (``video,timestamp`` rows): keyframes removed from evaluation."""
+    out, problems = [], ProblemList(path)
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        cols = line.split(",")
+        if len(cols) != 2:
+            problems.add(f"line {n}: expected 2 columns (video,timestamp), got {len(cols)}")
+            continue
+        try:
+            t = float(cols[1])
+            if not math.isfinite(t):
+                raise ValueError
+        except ValueError:
+            problems.add(f"line {n}: timestamp {cols[1]!r} is not a number", video=cols[0], field="timestamp")
+            continue
+        out.append((cols[0], t))
+    problems.raise_if_any()
+    return out
+
+
+# ----------------------------------------------------------------------------- validation
+_COLS = ("video", "timestamp", "x1", "y1", "x2", "y2", "action")
+
+
+def _diagnose_line(text: str, n: int, kind: str, found: list) -> None:
+    """Explain why one line could not be parsed (called only for the few bad lines)."""
+    cols = text.split(",")
+    video = cols[0] or None
+    frame = cols[1] if len(cols) > 1 else None
+    if len(cols) not in (2, 7, 8):
+        found.append((n, f"expected 2, 7 or 8 columns (video,timestamp[,x1,y1,x2,y2,action,"
+                         f"{'person' if kind == 'gt' else 'score'}]), got {len(cols)}", video, frame, None))
+        return
+    if not cols[0]:
+        found.append((n, "empty video id", None, frame, "video"))
+    names = _COLS[1:] + ("person" if kind == "gt" else "score",)
+    for name, c in zip(names, cols[1:]):
+        try:
+            float(c)
+        except ValueError:
+            found.append((n, f"{c!r} is not a number", video, frame, name))
+
+
+def _add_rows(problems: ProblemList, found: list, s: _Scan, mask: np.ndarray, message: str, field: str) -> None:
+    """Queue one problem per row in ``mask`` (at most the list's limit; the rest are counted)."""
+    rows = np.flatnonzero(mask)
+    room = max(problems.limit - len(found), 0)
+    problems.overflow += max(len(rows) - room, 0)
+    for r in rows[:room].tolist():
+        found.append((int(s.line[r]), message, s.videos[s.video[r]], f"{s.values[r, 0]:g}", field))
+
+
+def validate_ava(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str] | None = None, *,
+                 _scan_result: _Scan | None = None) -> ProblemList:
+    """Check an AVA CSV and return EVERY problem found (each naming file, line, video, timestamp, field).
+
+    Malformed lines (column count, non-numbers, empty video id), non-finite or negative timestamps,
+    boxes that are non-finite, outside [0, 1] or empty (x2 <= x1, y2 <= y1), non-integer action ids,
+    ids not in ``labelmap``, non-finite scores (``kind="pred"``) and non-integer person ids (``"gt"``).
+    """
+    problems = ProblemList(path)
+    s = _scan_result or _scan(path)
+    found: list = []
+    if s.bad_lines:
+        text = Path(path).read_bytes().decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
+        for n in s.bad_lines[: problems.limit]:
+            _diagnose_line(text[n - 1], n, kind, found)
+        problems.overflow += max(len(s.bad_lines) - problems.limit, 0)
+    v, rows = s.values, s.ncols > 2
+    with np.errstate(invalid="ignore"):
+        _add_rows(problems, found, s, ~np.isfinite(v[:, 0]) | (v[:, 0] < 0),
+                  "timestamp must be a finite number >= 0", "timestamp")
+        for j, name in enumerate(_COLS[2:6], 1):
+            x = v[:, j]
+            _add_rows(problems, found, s, rows & ~np.isfinite(x), f"{name} is not finite", name)
+            _add_rows(problems, found, s, rows & np.isfinite(x) & ((x < 0) | (x > 1)),
+                      f"{name} is outside [0, 1] (boxes are normalized)", name)
+        for lo, hi in ((1, 3), (2, 4)):
+            a, b = _COLS[lo + 1], _COLS[hi + 1]
+            _add_rows(problems, found, s, rows & (v[:, hi] < v[:, lo]), f"{b} < {a}", b)
+            _add_rows(problems, found, s, rows & (v[:, hi] == v[:, lo]),
+                      f"empty box ({b} == {a}); the official scorer drops it", b)
+        act = v[:, 5]
+        _add_rows(problems, found, s, rows & ~(np.isfinite(act) & (act == np.floor(act))),
+                  "action id must be an integer", "action")
+        if labelmap is not None:
+            known = np.isin(act, np.fromiter(labelmap, dtype=np.float64, count=len(labelmap)))
+            _add_rows(problems, found, s, rows & (act == np.floor(act)) & ~known,
+                      "action id not in the label map (the official scorer drops the row)", "action")
+        last = v[:, 6]
+        if kind == "pred":
+            _add_rows(problems, found, s, (s.ncols == 8) & ~np.isfinite(last), "score is not finite", "score")
+        else:
+            _add_rows(problems, found, s, (s.ncols == 8) & ~(np.isfinite(last) & (last == np.floor(last))),
+                      "person id must be an integer", "person")
+    for n, message, video, ts, fld in sorted(found, key=lambda t: t[0]):
+        problems.add(f"line {n}: {message}", video=video, frame=ts, field=fld)
+    return problems
+
+
+def detect_kind(path: str | Path) -> str:
+    """Guess ``"gt"`` or ``"pred"``: a file whose 8th column holds only integers is GT (person ids)."""
+    s = _scan(path)
+    last = s.values[s.ncols == 8, 6]
+    return "gt" if np.all(np.isfinite(last) & (last == np.floor(last))) else "pred"
