@@ -62,8 +62,10 @@ class HogPersonDetector:
     """
 
     def __init__(self, upscale: float = 1.5, min_score: float = 0.3, win_stride: int = 8,
-                 scale_step: float = 1.05, max_side: int = 1400):
-        self.hog = cv2.HOGDescriptor()
+                 scale_step: float = 1.1, levels: int = 16, max_side: int = 1400):
+        # window, block, block stride, cell, bins, ..., levels: OpenCV's defaults but fewer pyramid
+        # levels (people taller than ~128 * 1.1^16 / upscale px are BlazePose's job anyway)
+        self.hog = cv2.HOGDescriptor((64, 128), (16, 16), (8, 8), (8, 8), 9, 1, -1, 0, 0.2, True, int(levels))
         self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         self.upscale, self.min_score = float(upscale), float(min_score)
         self.win_stride, self.scale_step, self.max_side = int(win_stride), float(scale_step), int(max_side)
