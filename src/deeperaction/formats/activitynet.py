@@ -142,7 +142,7 @@ def _load_json(path: str | Path, problems: ProblemList) -> Any:
     except UnicodeDecodeError as e:
         problems.add(f"not UTF-8 text ({e.reason} at byte {e.start})")
     except json.JSONDecodeError as e:
-        end = e.pos >= len(e.doc.rstrip())
+        end = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string")
         problems.add(("truncated JSON: unexpected end of file" if end else f"malformed JSON: {e.msg}")
                      + f" (line {e.lineno}, column {e.colno})")
     return None
