@@ -62,6 +62,20 @@ class PersonGeometry:
     box: np.ndarray          # (T, 4) person box (unclipped)
     parts: np.ndarray        # (T, 10, 4) part boxes (unclipped)
     colours: list[tuple]     # per capsule (base, outline, highlight)
+    light: np.ndarray | None = None   # (2,) light direction used for the pre-computed integer geometry below
+    caps_i: np.ndarray | None = None  # (T, N_CAPS, 2, 2) int32 end points in 1/16 px
+    hi_i: np.ndarray | None = None    # (T, N_CAPS, 2, 2) int32 highlight end points in 1/16 px
+    thick: np.ndarray | None = None   # (T, N_CAPS) int line thickness
+    extra: dict | None = None         # shaded colours of torso and head
+
+    def prepare(self, light: np.ndarray, body: Body) -> None:
+        """Pre-compute the integer drawing geometry for every frame (once per video)."""
+        self.light = light
+        self.caps_i = np.rint(self.caps * SCALE).astype(np.int32)
+        self.hi_i = np.rint((self.caps + light * 0.35 * self.radii[..., None, None]) * SCALE).astype(np.int32)
+        self.thick = np.maximum(1, np.rint(2 * self.radii)).astype(np.int64)
+        self.extra = {"shirt_dark": shade(body.shirt, 0.55), "skin_dark": shade(body.skin, 0.55),
+                      "nose": shade(body.skin, 0.7)}
 
 
 def person_geometry(pts: np.ndarray, depth: np.ndarray, body: Body, ppm: np.ndarray) -> PersonGeometry:
@@ -106,10 +120,9 @@ def person_geometry(pts: np.ndarray, depth: np.ndarray, body: Body, ppm: np.ndar
 def draw_person(img: np.ndarray, g: PersonGeometry, t: int, body: Body, light: np.ndarray) -> None:
     """Rasterize frame ``t`` of a person onto ``img`` (RGB uint8, in place); ``light`` a 2D unit direction."""
     aa = cv2.LINE_AA
-    caps = np.rint(g.caps[t] * SCALE).astype(np.int32).tolist()
-    radii = g.radii[t]
-    hi = np.rint((g.caps[t] + light * 0.35 * radii[:, None, None]) * SCALE).astype(np.int32).tolist()
-    thick = np.maximum(1, np.rint(2 * radii)).astype(int).tolist()
+    if g.caps_i is None or g.light is not light:
+        g.prepare(light, body)
+    caps, hi, thick, ex = g.caps_i[t].tolist(), g.hi_i[t].tolist(), g.thick[t].tolist(), g.extra
     for k in g.order[t].tolist():
         if k < N_CAPS:
             (a, b), th = caps[k], thick[k]
@@ -122,7 +135,7 @@ def draw_person(img: np.ndarray, g: PersonGeometry, t: int, body: Body, light: n
             q = g.torso[t]
             poly = np.rint(q * SCALE).astype(np.int32)
             cv2.fillConvexPoly(img, poly, body.shirt, aa, SHIFT)
-            cv2.polylines(img, [poly], True, shade(body.shirt, 0.55), 1, aa, SHIFT)
+            cv2.polylines(img, [poly], True, ex["shirt_dark"], 1, aa, SHIFT)
             for s in range(1, body.stripes + 1):   # stripes across the shirt: a texture that moves with it
                 f = s / (body.stripes + 1)
                 p = np.rint(np.stack([q[0] + (q[3] - q[0]) * f, q[1] + (q[2] - q[1]) * f]) * SCALE).astype(np.int32)
@@ -131,11 +144,11 @@ def draw_person(img: np.ndarray, g: PersonGeometry, t: int, body: Body, light: n
             c, nose, hair = g.head[t]
             r = float(g.head_r[t])
             ci = np.rint(c * SCALE).astype(int).tolist()
-            cv2.circle(img, ci, max(1, int(r * SCALE)), shade(body.skin, 0.55), 2, aa, SHIFT)
+            cv2.circle(img, ci, max(1, int(r * SCALE)), ex["skin_dark"], 2, aa, SHIFT)
             cv2.circle(img, ci, max(1, int(r * SCALE)), body.skin, -1, aa, SHIFT)
             cv2.ellipse(img, np.rint(hair * SCALE).astype(int).tolist(), (int(r * 0.8 * SCALE), int(r * 0.7 * SCALE)),
                         0, 0, 360, body.hair, -1, aa, SHIFT)
             cv2.circle(img, np.rint((c + (nose - c) * 0.9) * SCALE).astype(int).tolist(), max(1, int(r * 0.22 * SCALE)),
-                       shade(body.skin, 0.7), -1, aa, SHIFT)
+                       ex["nose"], -1, aa, SHIFT)
             cv2.circle(img, np.rint((c + (nose - c) * 0.55 - [0, r * 0.3]) * SCALE).astype(int).tolist(),
                        max(1, int(r * 0.12 * SCALE)), (20, 20, 20), -1, aa, SHIFT)

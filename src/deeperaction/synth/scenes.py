@@ -127,11 +127,9 @@ def make_distractors(rng: np.random.Generator, n: int, size: tuple[int, int]) ->
 
 
 def lighting(rng: np.random.Generator, T: int, fps: float, amp: float) -> np.ndarray:
-    """Per-frame RGB gain ``(T, 3)``: slow global brightness change with a slight tint."""
+    """Per-frame brightness gain ``(T,)``: a slow global change (the tint is in the background colours)."""
     t = np.arange(T) / fps
-    g = 1.0 + amp * np.sin(2 * np.pi * rng.uniform(0.02, 0.1) * t + rng.uniform(0, 6.3))
-    tint = 1.0 + rng.uniform(-0.5, 0.5, 3) * amp * 0.3
-    return g[:, None] * tint[None, :]
+    return 1.0 + amp * np.sin(2 * np.pi * rng.uniform(0.02, 0.1) * t + rng.uniform(0, 6.3))
 
 
 def noise_bank(rng: np.random.Generator, size: tuple[int, int], sigma: float, n: int = 4) -> list[np.ndarray]:

@@ -148,8 +148,7 @@ class Scene:
             if d.front:
                 d.draw(img, ts)
         if self.P.light:
-            lut = np.clip(np.arange(256)[:, None] * self.gain[t][None], 0, 255).astype(np.uint8)[:, None, :]
-            img = cv2.LUT(img, lut)
+            img = cv2.convertScaleAbs(img, alpha=float(self.gain[t]))
         if self.P.blur:
             img = cv2.GaussianBlur(img, (0, 0), self.P.blur)
         if self.noise:
