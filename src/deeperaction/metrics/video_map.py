@@ -1,0 +1,63 @@
+"""MultiSports video-AP per class at many ST-IoU thresholds (ST-IoUs computed once, vectorized).
+
+Each detected tube is compared with the GT tubes of its class in its video (official GT list order);
+spatio-temporal IoU as in :func:`deeperaction.metrics.iou.tube_st_iou_pairs`; matching and AP rules
+as in :mod:`deeperaction.metrics.frame_map`. A detection in a video without GT of its class, or in a
+video outside the test list, is a false positive.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from deeperaction.metrics.frame_map import Candidates, class_aps, detection_order, match
+from deeperaction.metrics.iou import tube_st_iou_pairs
+
+
+def video_ap(gt, n_videos: int, det, classes: np.ndarray, thresholds: Sequence[float],
+             protocol: str = "2022", tie_order: str = "stable"
+             ) -> tuple[dict[float, dict[int, tuple[np.floating, int, int, int]]], int]:
+    """Video-AP per threshold and class: ``({thr: {class: (AP, n_gt, n_det, n_tp)}}, n_nan)``.
+
+    ``gt``/``det`` are TubeArrays (``video`` indexes the test list, -1 = not a test video). Only
+    ``classes`` with GT are scored. ``n_nan`` counts detections whose best ST-IoU was undefined (two
+    identical one-frame tubes in "2022"): like the official scorer, they are false positives.
+    """
+    n_gt = np.bincount(gt.label[np.isin(gt.label, classes)],
+                       minlength=int(max(classes.max(initial=0), gt.label.max(initial=0))) + 1)
+    cls = np.array([c for c in classes if n_gt[c] > 0], dtype=np.int64)
+    keep = np.isin(gt.label, cls)
+    gidx = np.flatnonzero(keep)
+    gkey = gt.label[gidx] * n_videos + gt.video[gidx]
+    o = np.argsort(gkey, kind="stable")  # keeps the official list order inside (class, video)
+    gidx, gkey = gidx[o], gkey[o]
+    uk, gstart, gcount = np.unique(gkey, return_index=True, return_counts=True)
+
+    order, starts = detection_order(det.label, det.score, cls, tie_order)
+    rank = np.empty(len(det), np.int64)
+    rank[order] = np.arange(len(order))
+    d = np.sort(order)
+    d = d[(det.video[d] >= 0) & (det.video[d] < n_videos)]
+    dkey = det.label[d] * n_videos + det.video[d]
+    g = np.searchsorted(uk, dkey)
+    found = g < len(uk)
+    found[found] = uk[g[found]] == dkey[found]
+    d, g = d[found], g[found]
+    cnt = gcount[g]
+    pair_det = np.repeat(d, cnt)
+    pos = np.repeat(gstart[g] - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+    st = tube_st_iou_pairs(gt, det, gidx[pos], pair_det, protocol=protocol)
+    det_group = np.zeros(len(det), np.int64)
+    det_group[d] = g
+    cands = Candidates.build(pair_det, pos, st, det_group)
+    best = cands.best()
+    n_nan = int(best[0].sum())
+    out: dict[float, dict[int, tuple]] = {}
+    for thr in thresholds:
+        tp = match(cands, rank, len(det), len(gidx), thr, protocol, best=best if protocol == "2022" else None)
+        tpo = tp[order]
+        aps = class_aps(tpo, starts, n_gt[cls], protocol)
+        out[thr] = {int(c): (aps[i], int(n_gt[c]), int(starts[i + 1] - starts[i]),
+                             int(tpo[starts[i]:starts[i + 1]].sum())) for i, c in enumerate(cls)}
+    return out, n_nan
