@@ -8,14 +8,16 @@ Uses ``orjson`` to parse when it is installed (about 2x faster), else the standa
 """
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deeperaction.errors import InputError, ProblemList
+from deeperaction.errors import InputError, Problem, ProblemList
 from deeperaction.formats.tps_set import TpsSet, frame_file
 from deeperaction.formats.tps_validate import (MAX_HUMANS, MAX_PROPOSALS, check_cross, check_part_obj,
                                                check_vid_obj, frame_number)
@@ -33,6 +35,19 @@ def official_paths(folder: str | Path, kind: str) -> tuple[Path, Path]:
     """The official file names in ``folder``: ``{kind}_vid_result.json``, ``{kind}_part_result.json``."""
     folder = Path(folder)
     return folder / f"{kind}_vid_result.json", folder / f"{kind}_part_result.json"
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building millions of small lists/dicts otherwise triggers
+    repeated full collections (3x slower parsing); nothing created here is cyclic."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def load_json(path: str | Path) -> Any:
@@ -200,8 +215,18 @@ def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str 
     files = (Path(vid_file), Path(part_file))
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise InputError([f"{m}: no such file" for m in missing])  # type: ignore[arg-type]
-    vid_obj, part_obj = load_json(files[0]), load_json(files[1])
+        raise InputError([Problem("no such file", m) for m in missing])
+    with no_gc():
+        vid_obj, part_obj = load_json(files[0]), load_json(files[1])
+        tps = _fast_read(vid_obj, part_obj, kind, files)
+    if tps is not None:
+        return tps
+    problems = _problems(vid_obj, part_obj, kind, files)
+    problems.raise_if_any()
+    raise InputError(f"could not read {kind} files (no specific problem found)", file=files[1])
+
+
+def _fast_read(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path]) -> TpsSet | None:
     fast = type(vid_obj) is dict and all(type(a) is str for a in vid_obj.values())
     if fast and kind == "gt":  # every GT action needs a part entry (official KeyError otherwise)
         fast = type(part_obj) is dict and part_obj.keys() == vid_obj.keys()
@@ -210,9 +235,7 @@ def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str 
             return _columns(vid_obj, part_obj, kind, files)
         except _Slow:
             pass
-    problems = _problems(vid_obj, part_obj, kind, files)
-    problems.raise_if_any()
-    raise InputError(f"could not read {kind} files (no specific problem found)", file=files[1])
+    return None
 
 
 def validate_tps(paths: str | Path | Iterable[str | Path], kind: str | None = None) -> ProblemList:
@@ -253,7 +276,8 @@ def _validate_files(vid: Path | None, part: Path | None, kind: str) -> ProblemLi
         try:
             if not f.is_file():
                 raise InputError("no such file", file=f)
-            objs.append(load_json(f))
+            with no_gc():
+                objs.append(load_json(f))
         except InputError as e:
             out.extend(e.problems)
             objs.append(None)

@@ -7,6 +7,8 @@ matrix the official code builds (same dtype, same padding), so that ties resolve
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -52,7 +54,7 @@ def match_humans(gt_box: np.ndarray, gt_h0: np.ndarray, gt_n: np.ndarray, pr_box
     Frame ``i`` has GT humans ``gt_h0[i] + range(gt_n[i])`` and predicted ``pr_h0[i] + range(pr_n[i])``.
     Returns (gt human, pred human, float32 IoU, padded, frame i) of every assigned pair with IoU > 0,
     sorted by GT human; ``padded`` (frame not square) decides the dtype of the official threshold test.
-    Also returns the number of frames that needed scipy. GT humans must be numbered frame by frame.
+    Also returns the number of frames left to scipy. GT humans must be numbered frame by frame.
     """
     sizes = gt_n * pr_n
     f_of, k = expand_ranges(np.zeros_like(sizes), sizes)
@@ -60,14 +62,27 @@ def match_humans(gt_box: np.ndarray, gt_h0: np.ndarray, gt_n: np.ndarray, pr_box
     gi = gt_h0[f_of] + k // npf
     pj = pr_h0[f_of] + k % npf
     iou = human_iou32(gt_box[gi], pr_box[pj])
-    ov = iou > 0
-    deg_g = np.bincount(gi[ov], minlength=len(gt_box))
-    deg_p = np.bincount(pj[ov], minlength=len(pr_box))
-    conflict = ov & ((deg_g[gi] > 1) | (deg_p[pj] > 1))
-    hard = np.unique(f_of[conflict])
-    keep = ov & ~np.isin(f_of, hard)
+    ov = np.flatnonzero(iou > 0)  # overlapping pairs: the only ones that can ever match
+    e_g, e_p, e_f = gi[ov], pj[ov], f_of[ov]
+    padded = gt_n[e_f] != pr_n[e_f]
+    # the official cost 1 - IoU: float32 arithmetic on a square matrix, float64 once padded
+    cost = np.where(padded, 1 - iou[ov].astype(np.float64), (np.float32(1) - iou[ov]).astype(np.float64))
+    chosen, hard = _easy_components(e_g, e_p, e_f, cost, len(gt_box), len(pr_box))
+    keep = ov[chosen & ~np.isin(e_f, hard)]
     out_g, out_p, out_iou, out_f = [gi[keep]], [pj[keep]], [iou[keep]], [f_of[keep]]
     pair0 = np.cumsum(sizes) - sizes
+    left = [hard[np.maximum(gt_n[hard], pr_n[hard]) > MAX_PERM_N]]
+    for n in range(2, MAX_PERM_N + 1):
+        group = hard[np.maximum(gt_n[hard], pr_n[hard]) == n]
+        for c0 in range(0, len(group), 4096):
+            f, r, c, rest = _by_permutations(group[c0:c0 + 4096], n, gt_n, pr_n, iou, pair0)
+            at = pair0[f] + r * pr_n[f] + c
+            out_g.append(gi[at])
+            out_p.append(pj[at])
+            out_iou.append(iou[at])
+            out_f.append(f)
+            left.append(rest)
+    hard = np.sort(np.concatenate(left))
     for f in hard.tolist():
         ng, np_ = int(gt_n[f]), int(pr_n[f])
         m = iou[pair0[f]:pair0[f] + ng * np_].reshape(ng, np_)
@@ -88,6 +103,75 @@ def match_humans(gt_box: np.ndarray, gt_h0: np.ndarray, gt_n: np.ndarray, pr_box
     order = np.argsort(g, kind="stable")
     g, p, v, fr = g[order], p[order], v[order], fr[order]
     return g, p, v, gt_n[fr] != pr_n[fr], fr, len(hard)
+
+
+MAX_PERM_N = 5  # frames up to 5x5 are solved by trying all 120 assignments at once (vectorized)
+_PERMS = {n: np.array(list(itertools.permutations(range(n)))) for n in range(2, MAX_PERM_N + 1)}
+
+
+def _by_permutations(frames: np.ndarray, n: int, gt_n: np.ndarray, pr_n: np.ndarray, iou: np.ndarray,
+                     pair0: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Exact assignment of frames whose padded matrix is n x n by scoring every permutation.
+
+    A frame is solved when all permutations within 1e-9 of the minimum cost choose the same set of
+    overlapping pairs (so scipy, whatever its tie order, must choose them too); the others are
+    returned in ``left`` for scipy. Returns (frame, GT row, pred column, left).
+    """
+    ng, np_ = gt_n[frames], pr_n[frames]
+    fl, k = expand_ranges(np.zeros_like(frames), ng * np_)
+    m = np.zeros((len(frames), n, n), dtype=np.float32)  # padding: IoU 0 (dummy rows / columns)
+    m[fl, k // np_[fl], k % np_[fl]] = iou[pair0[frames[fl]] + k]
+    square = (ng == np_)[:, None, None]
+    cost = np.where(square, (np.float32(1) - m).astype(np.float64), 1 - m.astype(np.float64))
+    perms = _PERMS[n]
+    rows = np.arange(n)
+    total = cost[:, rows, perms].sum(-1)  # (F, n!)
+    cell_bit = (rows * n)[None, :] + perms  # (n!, n): bit of cell (i, perms[i])
+    sig = np.where(m[:, rows, perms] > 0, np.int64(1) << cell_bit, 0).sum(-1)  # chosen overlap cells
+    best = total.argmin(1)
+    near = total <= total[np.arange(len(frames)), best][:, None] + 1e-9
+    ok = ~(near & (sig != sig[np.arange(len(frames)), best][:, None])).any(1)
+    pick = perms[best[ok]]  # (F_ok, n)
+    f_ok = np.repeat(frames[ok], n)
+    r = np.tile(rows, int(ok.sum()))
+    c = pick.reshape(-1)
+    real = (r < gt_n[f_ok]) & (c < pr_n[f_ok])
+    f_ok, r, c = f_ok[real], r[real], c[real]
+    hit = iou[pair0[f_ok] + r * pr_n[f_ok] + c] > 0
+    return f_ok[hit], r[hit], c[hit], frames[~ok]
+
+
+def _easy_components(e_g: np.ndarray, e_p: np.ndarray, e_f: np.ndarray, cost: np.ndarray, n_g: int,
+                     n_p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the assignment where its answer is forced; return (edge chosen, frames left for scipy).
+
+    Every overlapping pair lowers the total cost (cost - 2 < 0 against a disjoint pair), so the
+    optimum is a maximum matching of the overlap graph, component by component. A single edge is
+    taken; in a star (one box overlapping several boxes that overlap nothing else) the cheapest edge
+    is taken, unless its cost ties (scipy's tie order then decides). Other shapes go to scipy.
+    """
+    deg_g = np.bincount(e_g, minlength=n_g)
+    deg_p = np.bincount(e_p, minlength=n_p)
+    # a node is a star centre if all its neighbours have degree 1
+    g_star = np.bincount(e_g, weights=deg_p[e_p] > 1, minlength=n_g) == 0
+    p_star = np.bincount(e_p, weights=deg_g[e_g] > 1, minlength=n_p) == 0
+    single = (deg_g[e_g] == 1) & (deg_p[e_p] == 1)
+    by_g = ~single & g_star[e_g]
+    by_p = ~single & ~by_g & p_star[e_p]
+    chosen = single.copy()
+    hard = [e_f[~single & ~by_g & ~by_p]]
+    for sel, centre in ((by_g, e_g), (by_p, e_p)):
+        idx = np.flatnonzero(sel)
+        if not len(idx):
+            continue
+        o = idx[np.lexsort((cost[idx], centre[idx]))]
+        first = np.r_[True, centre[o][1:] != centre[o][:-1]]
+        best = o[first]
+        nxt = np.flatnonzero(first) + 1  # second-cheapest edge of the same centre (degree >= 2)
+        tie = cost[o[nxt]] == cost[best]
+        chosen[best[~tie]] = True
+        hard.append(e_f[best[tie]])
+    return chosen, np.unique(np.concatenate(hard))
 
 
 class OrderedSums:
