@@ -201,3 +201,15 @@ def test_custom_thresholds_and_report_shape():
     assert d["ap_per_class_tiou"] == {"a": [1.0, 0.0], "b": [0.0, 0.0]}
     with pytest.raises(InputError):
         evaluate_tal(gt, pred, tiou_thresholds=[])
+
+
+@pytest.mark.skipif(not _numpy_sort_is_classic(), reason="numpy's argsort here differs from numpy 1.23.5")
+@pytest.mark.parametrize("pos, official_map", [(0, 0.01), (8, 0.005), (9, 0.01), (17, 0.01)])
+def test_numpy_ties_follow_unstable_gt_order_in_large_groups(pos, official_map):
+    """20 GTs of one class in a video: the official's argsort over them is no longer stable, so which of two
+    equal-tIoU GTs is tried first depends on their positions (numbers from the official scorer)."""
+    rows = [("v", "a", 100.0 + 10 * k, 101.0 + 10 * k) for k in range(18)]
+    rows[pos:pos] = [("v", "a", 0.0, 4.0), ("v", "a", 2.0, 6.0)]
+    gt, pred = _case(rows, [("v", "a", 2.0, 4.0, 0.9), ("v", "a", 4.0, 6.0, 0.8)])
+    assert evaluate_tal(gt, pred, ties="numpy").headline == official_map
+    assert evaluate_tal(gt, pred).headline == 0.005  # later-first: the later GT [2, 6] is taken first

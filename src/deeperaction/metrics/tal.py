@@ -81,15 +81,35 @@ def greedy_match(p: np.ndarray, g: np.ndarray, n_pred: int, n_gt: int) -> np.nda
     return tp
 
 
-def _pairs(pkey: np.ndarray, gkey_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (prediction, GT) index pairs with equal (class, video) key; GT indices into the sorted GT."""
+def _pairs(pkey: np.ndarray, gkey_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (prediction, GT) index pairs with equal (class, video) key, prediction-major, GT indices into
+    the sorted GT; also the number of pairs of each prediction."""
     lo = np.searchsorted(gkey_sorted, pkey, "left")
     cnt = np.searchsorted(gkey_sorted, pkey, "right") - lo
     cnt[pkey < 0] = 0
     pi = np.repeat(np.arange(len(pkey), dtype=np.int64), cnt)
     start = np.repeat(np.cumsum(cnt) - cnt, cnt)
     gi = np.repeat(lo, cnt) + (np.arange(len(pi), dtype=np.int64) - start)
-    return pi, gi
+    return pi, gi, cnt
+
+
+def gt_preference(pi: np.ndarray, gi: np.ndarray, tiou: np.ndarray, cnt: np.ndarray,
+                  ties: TieOrder = "later-first") -> np.ndarray:
+    """Order of the pairs: by prediction, then the order in which it tries its GTs.
+
+    Official: ``tiou.argsort()[::-1]`` over the GTs of the class in the video, in file order: nan first
+    (argsort puts nan last), then decreasing tIoU, equal tIoU -> later GT first. That last rule is numpy's
+    result only while its argsort is an insertion sort (up to 16 GTs); ``ties="numpy"`` calls the same
+    argsort for predictions with more candidate GTs, as the official does.
+    """
+    nan = np.isnan(tiou)
+    order = np.lexsort((-gi, -np.where(nan, 0.0, tiou), ~nan, pi))
+    if ties == "numpy":
+        starts = np.cumsum(cnt) - cnt
+        for p in np.flatnonzero(cnt > 16).tolist():
+            s, n = starts[p], cnt[p]
+            order[s:s + n] = s + tiou[s:s + n].argsort()[::-1]
+    return order
 
 
 def _map_names(names: list[str], index: dict[str, int]) -> np.ndarray:
@@ -141,15 +161,12 @@ def evaluate_tal(gt: TalGT, pred: TalPred, *, tiou_thresholds=DEFAULT_TIOU,
     g_order = np.lexsort((np.arange(len(gt)), gt.video, gt.label))
     gkey = (gt.label * n_vid + gt.video)[g_order]
     gs, ge = gt.t_start[g_order], gt.t_end[g_order]
-    pi, gi = _pairs(np.where(vid >= 0, cls * n_vid + vid, -1), gkey)
+    pi, gi, cnt = _pairs(np.where(vid >= 0, cls * n_vid + vid, -1), gkey)
     tiou = segment_tiou(ps[pi], pe[pi], gs[gi], ge[gi])
-    nan = np.isnan(tiou)
-    live = nan | (tiou >= thr.min())  # pairs under every threshold can never be taken
-    pi, gi, tiou, nan = pi[live], gi[live], tiou[live], nan[live]
-    # preference of each prediction: nan first (official argsort puts nan last, then reverses), then
-    # decreasing tIoU, equal tIoU -> later GT first
-    pref = np.lexsort((-gi, -np.where(nan, 0.0, tiou), ~nan, pi))
-    pi, gi, tiou, nan = pi[pref], gi[pref], tiou[pref], nan[pref]
+    pref = gt_preference(pi, gi, tiou, cnt, ties)
+    pi, gi, tiou = pi[pref], gi[pref], tiou[pref]
+    live = ~(tiou < thr.min())  # pairs under every threshold are never taken (nan is kept)
+    pi, gi, tiou = pi[live], gi[live], tiou[live]
 
     n_pred, n_gt, n_thr = len(cls), len(gt), len(thr)
     ep, eg = [], []
