@@ -158,7 +158,9 @@ def _check_top(data: Any, fields: tuple[str, ...], problems: ProblemList, strict
         if strict and f not in data:
             problems.add("missing top-level field (the official scorer rejects the file without it)", field=f)
     if main not in data:
-        problems.add("missing top-level field", field=main)
+        other = {"results": ("database", "ground-truth"), "database": ("results", "prediction")}[main]
+        hint = f" (this looks like a {other[1]} file)" if other[0] in data else ""
+        problems.add("missing top-level field" + hint, field=main)
         return None
     if not isinstance(data[main], dict):
         problems.add(f"must be an object keyed by video id, got {type(data[main]).__name__}", field=main)

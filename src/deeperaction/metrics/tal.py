@@ -5,6 +5,13 @@ score; each tries the GTs of its video in order of decreasing tIoU and takes the
 tIoU >= threshold (falling through past used ones); AP all-point; mAP = mean over classes; average mAP =
 mean over thresholds. The greedy matching is computed for all predictions at once in rounds (see
 :func:`greedy_match`), not one prediction at a time, so 400k predictions take about a second.
+
+Ties. The official orders equal scores (and equal tIoUs of one prediction with several GTs) with numpy's
+unstable ``argsort()[::-1]``, whose result depends on the numpy build and CPU. Default ``ties="later-first"``
+is deterministic: the later item first, which is numpy's result whenever its sort is an insertion sort
+(up to 16 items). Without ties (unique scores) it equals the official exactly. ``ties="numpy"`` calls the
+official's argsort expressions themselves, so it equals the official run with the same numpy on the same
+CPU (it reproduces the tied fixture made with numpy 1.23.5 under numpy 1.26 without AVX-512).
 """
 from __future__ import annotations
 
@@ -35,11 +42,9 @@ def segment_tiou(ps: np.ndarray, pe: np.ndarray, gs: np.ndarray, ge: np.ndarray)
 def score_order(cls: np.ndarray, score: np.ndarray, ties: TieOrder = "later-first") -> np.ndarray:
     """Permutation grouping predictions by class (ascending) and, within a class, by descending score.
 
-    The official uses ``score.argsort()[::-1]`` on the class's predictions in file order: numpy's unstable
-    sort, so its order among equal scores depends on the numpy version and CPU. ``"later-first"`` (default,
-    deterministic) puts the later prediction first among equal scores, which is what that expression gives
-    whenever numpy's sort happens to be stable; ``"numpy"`` calls the same expression per class, so it
-    equals the official when run with the same numpy build on the same CPU.
+    The official uses ``score.argsort()[::-1]`` on the class's predictions in file order. ``"later-first"``
+    puts the later prediction first among equal scores (that expression's result for <= 16 predictions);
+    ``"numpy"`` calls the expression per class (see the module docstring).
     """
     n = len(score)
     if ties == "later-first":
