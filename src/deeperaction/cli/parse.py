@@ -53,7 +53,7 @@ def parse(
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and contact_sheet.png"),
     state_model: Path | None = typer.Option(None, "--state-model", help="trained part-state model"),
     action_model: Path | None = typer.Option(None, "--action-model", help="trained action model"),
-    detector: str = typer.Option("hog", "--detector", help="extra person detector: hog | none | WEIGHTS.pth"),
+    detector: str = typer.Option("hog", "--detector", help="extra person detector: hog | hog+ (finer, slower) | none | WEIGHTS.pth"),
     max_frames: int | None = typer.Option(None, "--max-frames", help="parse only the first N frames"),
     shard: str = typer.Option("0/1", "--shard", help="i/n: parse every n-th video starting at i"),
 ) -> None:

@@ -61,7 +61,7 @@ class HogPersonDetector:
     pedestrians ~90 px tall. ``min_score`` is the SVM margin. Scores are mapped to (0, 1) by a logistic.
     """
 
-    def __init__(self, upscale: float = 1.5, min_score: float = 0.3, win_stride: int = 8,
+    def __init__(self, upscale: float = 1.5, min_score: float = 0.0, win_stride: int = 8,
                  scale_step: float = 1.1, levels: int = 16, max_side: int = 1400):
         # window, block, block stride, cell, bins, ..., levels: OpenCV's defaults but fewer pyramid
         # levels (people taller than ~128 * 1.1^16 / upscale px are BlazePose's job anyway)
@@ -122,10 +122,13 @@ class TorchvisionPersonDetector:
 
 
 def load_detector(spec: str | None, device: str = "cpu") -> PersonDetector | None:
-    """``"hog"`` (default helper for small people), ``"none"``/None (BlazePose's own detector only),
-    or a path to torchvision Faster R-CNN weights."""
+    """``"hog"`` (default helper for small people), ``"hog+"`` (finer: 1.8x upscale, finds ~90 px tall
+    people better, half the speed), ``"none"``/None (BlazePose's own detector only), or a path to
+    torchvision Faster R-CNN weights."""
     if spec in (None, "", "none"):
         return None
     if spec == "hog":
         return HogPersonDetector()
+    if spec == "hog+":
+        return HogPersonDetector(upscale=1.8)
     return TorchvisionPersonDetector(spec, device=device)
