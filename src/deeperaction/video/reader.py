@@ -117,8 +117,28 @@ class _Decoder:
         self.tb = float(self.stream.time_base) if self.stream.time_base else None
         self.start = self.stream.start_time or 0
         self._it: Iterator | None = None
+        self.keyframes = self._keyframes()
         self._count = 0  # fallback index when frames lack pts
         self.rotation: int | None = None
+
+    def _keyframes(self) -> np.ndarray:
+        """Approximate frame indices of the keyframes from the container index (empty if none)."""
+        try:
+            ts = [e.timestamp for e in self.stream.index_entries if e.is_keyframe]
+        except (AttributeError, av.error.FFmpegError):
+            return np.zeros(0, np.int64)
+        if not ts or self.tb is None:
+            return np.zeros(0, np.int64)
+        return np.round((np.asarray(ts, float) - self.start) * self.tb * self.fps).astype(np.int64)
+
+    def worth_seeking(self, pos: int, target: int) -> bool:
+        """Seek only over a long gap, and (when the index is known) if a keyframe lies after ``pos``."""
+        if target - pos < SEEK_GAP:
+            return False
+        if not len(self.keyframes):
+            return True
+        k = np.searchsorted(self.keyframes, target, side="right") - 1
+        return k >= 0 and self.keyframes[k] > pos + 1
 
     def index_of(self, frame) -> int:
         if frame.pts is None or self.tb is None:
@@ -209,7 +229,7 @@ def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *,
     try:
         it, pos = dec.frames(), -1  # pos: index of the last decoded frame
         for target in wanted:
-            sought = target - pos >= SEEK_GAP and dec.seek(target)
+            sought = dec.worth_seeking(pos, target) and dec.seek(target)
             if sought:
                 it = dec.frames()
             while True:
