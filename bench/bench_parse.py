@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -23,9 +24,9 @@ def one(case: str, video: Path, max_frames: int | None, stride: int = 5) -> dict
     from deeperaction.tasks.parse import ParseOptions, parse_to_folder
 
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         s = parse_to_folder(video, tmp, ParseOptions(stride=stride, max_frames=max_frames), render=True)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     t = s["timings"]
     model = t["detect"] + t["pose"]
     io = t["decode"] + t["encode"]
@@ -34,7 +35,8 @@ def one(case: str, video: Path, max_frames: int | None, stride: int = 5) -> dict
     note = (f"{s['frames']} frames ({s['parsed_frames']} parsed, stride {stride}), {s['frames'] / wall:.1f} fps; "
             f"% wall: decode {share['decode']}, detect {share['detect']}, pose {share['pose']}, "
             f"track {share['track']}, states {share['states']}, parts {share['parts']}, "
-            f"render {share['render']}, encode {share['encode']}; overhead {100 * overhead / wall:.1f}%")
+            f"render {share['render']}, encode {share['encode']}; overhead {100 * overhead / wall:.1f}%; "
+            f"cpu {cpu:.1f} s, load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return {"bench": "parse", "case": case, "wall_s": round(wall, 3), "peak_mib": round(peak_mib(), 1),
             "reference_s": None, "note": note}
 
