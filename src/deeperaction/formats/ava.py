@@ -73,6 +73,42 @@ class _Scan:
     bad_lines: list[int]
 
 
+def _uniform_decimals(block: np.ndarray, sel: np.ndarray, vals: np.ndarray) -> bool:
+    """Fast path: every field of ``block`` (same width) has its '.' (or none) at the same column and
+    only digits elsewhere -- the usual case. Fills ``vals[sel]`` and returns True, else False."""
+    width = block.shape[1]
+    dots = np.flatnonzero(block[0] == 46)
+    dot = int(dots[0]) if len(dots) else width
+    cols = [j for j in range(width) if j != dot]
+    if not 1 <= len(cols) <= 15 or (dot < width and not (block[:, dot] == 46).all()):
+        return False
+    mant = np.zeros(len(block), np.int32 if len(cols) <= 9 else np.int64)
+    for j in cols:
+        d = block[:, j] - np.uint8(48)
+        if (d > 9).any():
+            return False
+        mant *= 10
+        mant += d
+    vals[sel] = mant / (10.0 ** (width - dot - 1 if dot < width else 0))
+    return True
+
+
+def _mixed_decimals(block: np.ndarray, sel: np.ndarray, vals: np.ndarray, slow: np.ndarray) -> None:
+    """General path for one width: group fields by dot column; non-decimals are marked ``slow``."""
+    width = block.shape[1]
+    isdot = block == 46
+    ndots = isdot.sum(axis=1)
+    dotpos = np.where(ndots > 0, isdot.argmax(axis=1), width)
+    digits = block - np.uint8(48)
+    good = ((digits < 10) | isdot).all(axis=1) & (ndots <= 1) & (width - ndots >= 1) & (width - ndots <= 15)
+    slow[sel[~good]] = True
+    for dot in np.flatnonzero(np.bincount(dotpos[good], minlength=width + 1)).tolist():
+        sub = np.flatnonzero(good & (dotpos == dot))
+        cols = [j for j in range(width) if j != dot]
+        mant = digits[sub][:, cols].astype(np.float64) @ (10.0 ** np.arange(len(cols) - 1, -1, -1))
+        vals[sel[sub]] = mant / (10.0 ** (width - dot - 1 if dot < width else 0))
+
+
 def _parse_numbers(buf: bytes, ap: np.ndarray, fs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Parse the byte fields ``buf[fs:fs+w]`` as floats (``w < 0``: skip); returns values and a 'bad' mask.
 
@@ -89,17 +125,8 @@ def _parse_numbers(buf: bytes, ap: np.ndarray, fs: np.ndarray, w: np.ndarray) ->
         width = int(width)
         sel = np.flatnonzero(w == width)
         block = np.lib.stride_tricks.as_strided(ap, shape=(len(ap) - 32, width), strides=(1, 1))[fs[sel]]
-        isdot = block == 46
-        ndots = isdot.sum(axis=1)
-        dotpos = np.where(ndots > 0, isdot.argmax(axis=1), width)
-        digits = block - np.uint8(48)
-        good = ((digits < 10) | isdot).all(axis=1) & (ndots <= 1) & (width - ndots >= 1) & (width - ndots <= 15)
-        slow[sel[~good]] = True
-        for dot in np.flatnonzero(np.bincount(dotpos[good], minlength=width + 1)).tolist():
-            sub = np.flatnonzero(good & (dotpos == dot))
-            cols = [j for j in range(width) if j != dot]
-            mant = digits[sub][:, cols].astype(np.float64) @ (10.0 ** np.arange(len(cols) - 1, -1, -1))
-            vals[sel[sub]] = mant / (10.0 ** (width - dot - 1 if dot < width else 0))
+        if not _uniform_decimals(block, sel, vals):
+            _mixed_decimals(block, sel, vals, slow)
     for i in np.flatnonzero(slow).tolist():
         try:
             vals[i] = float(buf[fs[i]:fs[i] + w[i]])
@@ -122,19 +149,28 @@ def _scan_chunk(buf: bytes, line0: int, vocab: dict[str, int]) -> tuple:
     blank = (ncols == 1) & (w[i0] == 0)
     good = ~blank & np.isin(ncols, (2, 7, 8)) & (w[i0] > 0)
     gl = np.flatnonzero(good)
-    wn = np.full(len(fs), -1, np.int64)          # parse only numeric fields of good lines
-    for j in range(1, 8):
-        has = gl[ncols[gl] > j]
-        wn[i0[has] + j] = w[i0[has] + j]
-    vals, badf = _parse_numbers(buf, ap, fs, wn)
-    nnum = ncols[gl] - 1
-    out = np.full((len(gl), 7), np.nan)
-    badline = np.zeros(len(gl), bool)
-    for j in range(7):
-        has = nnum > j
-        idx = i0[gl[has]] + 1 + j
-        out[has, j] = vals[idx]
-        badline[has] |= badf[idx]
+    nc = int(ncols[0]) if len(ncols) else 0
+    if good.all() and (ncols == nc).all():       # the usual file: every line has the same columns
+        wn = w.copy()
+        wn[i0] = -1                              # skip the video ids
+        vals, badf = _parse_numbers(buf, ap, fs, wn)
+        out = np.full((len(gl), 7), np.nan)
+        out[:, :nc - 1] = vals.reshape(-1, nc)[:, 1:]
+        badline = badf.reshape(-1, nc).any(axis=1)
+    else:
+        wn = np.full(len(fs), -1, np.int64)      # parse only numeric fields of good lines
+        for j in range(1, 8):
+            has = gl[ncols[gl] > j]
+            wn[i0[has] + j] = w[i0[has] + j]
+        vals, badf = _parse_numbers(buf, ap, fs, wn)
+        nnum = ncols[gl] - 1
+        out = np.full((len(gl), 7), np.nan)
+        badline = np.zeros(len(gl), bool)
+        for j in range(7):
+            has = nnum > j
+            idx = i0[gl[has]] + 1 + j
+            out[has, j] = vals[idx]
+            badline[has] |= badf[idx]
     # video ids: runs of equal first fields, decoded once per run
     vs, vw = fs[i0[gl]], w[i0[gl]]
     width = int(vw.max()) if len(vw) else 1

@@ -29,19 +29,39 @@ from deeperaction.metrics.report import Report
 __all__ = ["evaluate_ava"]
 
 
-def _keyframe_index(videos: list[str], parts: list[tuple[list[str], np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    """Map (video name, timestamp) pairs of several sources to shared int64 keyframe codes."""
-    vocab = {v: i for i, v in enumerate(videos)}
-    out = []
+def _order(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Stable order of rows by non-negative integer ``keys`` (primary first), each below its bound:
+    one int64 argsort when the bounds fit in 62 bits, else a lexsort."""
+    total = 1
+    for _, bound in keys:
+        total *= max(int(bound), 1)
+    if total < 2 ** 62:
+        comp = np.zeros(len(keys[0][0]), np.int64)
+        for k, bound in keys:
+            comp *= max(int(bound), 1)
+            comp += k
+        return np.argsort(comp, kind="stable")
+    return np.lexsort([k for k, _ in reversed(keys)])
+
+
+def _keyframe_index(parts: list[tuple[list[str], np.ndarray, np.ndarray]]) -> tuple[list[np.ndarray], int]:
+    """Dense keyframe ids shared by several (video names, video index, timestamp) sources."""
+    vocab: dict[str, int] = {}
+    vids, tss = [], []
     for names, vid, ts in parts:
         remap = np.array([vocab.setdefault(n, len(vocab)) for n in names] + [0], dtype=np.int64)
-        out.append((remap[vid], keyframe_keys(ts)))
-    allts = np.concatenate([t for _, t in out] + [np.zeros(1, np.int64)])
-    lo, hi = int(allts.min()), int(allts.max())
-    span = hi - lo + 1
-    if span * (len(vocab) + 1) >= 2 ** 62:
-        raise InputError("timestamps span too wide to index keyframes (seconds expected)")
-    return [v * span + (t - lo) for v, t in out]
+        vids.append(remap[np.asarray(vid, np.int64)])
+        tss.append(keyframe_keys(ts))
+    v, t = np.concatenate(vids), np.concatenate(tss)
+    lo = int(t.min()) if len(t) else 0
+    span = (int(t.max()) - lo + 1) if len(t) else 1
+    if span * (len(vocab) + 1) < 2 ** 62:
+        _, inv = np.unique(v * span + (t - lo), return_inverse=True)
+    else:
+        _, inv = np.unique(np.stack([v, t], 1), axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    cuts = np.cumsum([len(x) for x in vids])[:-1]
+    return np.split(inv, cuts), int(inv.max()) + 1 if len(inv) else 0
 
 
 def _heap_order(rows: list[int], score: np.ndarray, boxes: np.ndarray, label: np.ndarray, k: int) -> list[int]:
@@ -57,16 +77,18 @@ def _heap_order(rows: list[int], score: np.ndarray, boxes: np.ndarray, label: np
     return [t[-1] for t in sorted(heap, key=lambda t: -t[0])]
 
 
-def _keyframe_order(kf: np.ndarray, score: np.ndarray, boxes: np.ndarray, label: np.ndarray, k: int,
-                    exact_ties: bool) -> tuple[np.ndarray, np.ndarray]:
+def _keyframe_order(kf: np.ndarray, n_kf: int, srank: np.ndarray, score: np.ndarray, boxes: np.ndarray,
+                    label: np.ndarray, k: int, exact_ties: bool) -> tuple[np.ndarray, np.ndarray]:
     """Rows kept by the official top-``k`` per keyframe, and each row's rank inside its keyframe.
 
     Vectorized: ``k`` best scores, rank by descending score then file order. Keyframes where the
     k-th and (k+1)-th scores tie (and, with ``exact_ties``, keyframes with equal scores within a
     class, whose order the official takes from its heap layout) are replayed with the heap.
+    ``srank`` is the dense rank of each score (ascending).
     """
     n = len(kf)
-    order = np.lexsort((np.arange(n), -score, kf))
+    n_s = int(srank.max()) + 1 if n else 1
+    order = _order([(kf, n_kf), (n_s - 1 - srank, n_s)])
     skf, ssc = kf[order], score[order]
     start = np.flatnonzero(np.r_[True, skf[1:] != skf[:-1]]) if n else np.zeros(0, np.int64)
     end = np.r_[start[1:], n]
@@ -78,13 +100,13 @@ def _keyframe_order(kf: np.ndarray, score: np.ndarray, boxes: np.ndarray, label:
     pos[order] = rank
     prev = np.r_[np.nan, ssc[:-1]]
     redo = set(np.unique(skf[(rank == k) & (ssc == prev)]).tolist()) if k >= 1 else set()
-    if exact_ties:
-        o2 = np.lexsort((score, label, kf))
-        same = (kf[o2][1:] == kf[o2][:-1]) & (label[o2][1:] == label[o2][:-1]) & (score[o2][1:] == score[o2][:-1])
-        redo |= set(np.unique(kf[o2][1:][same]).tolist())
+    if exact_ties and n:
+        o2 = _order([(kf, n_kf), (label, int(label.max()) + 1), (srank, n_s)])
+        a, b = o2[1:], o2[:-1]
+        same = (kf[a] == kf[b]) & (label[a] == label[b]) & (srank[a] == srank[b])
+        redo |= set(np.unique(kf[a][same]).tolist())
     if redo:
-        groups = np.searchsorted(skf[start], np.array(sorted(redo)))
-        for g in groups.tolist():
+        for g in np.searchsorted(skf[start], np.array(sorted(redo))).tolist():
             rows = np.sort(order[start[g]:end[g]])
             kept = _heap_order(rows.tolist(), score, boxes, label, k)
             keep[rows] = False
@@ -106,6 +128,47 @@ def _iou_pairs(d: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def _as_boxes(x: AvaBoxes | str | Path, kind: str) -> AvaBoxes:
     return x if isinstance(x, AvaBoxes) else read_ava_csv(x, kind)
+
+
+def _match(p_key: np.ndarray, p_boxes: np.ndarray, g_key: np.ndarray, g_boxes: np.ndarray, iou: float) -> np.ndarray:
+    """TP flags of detections in processing order against GT sorted by ``g_key`` (keyframe, class):
+    each detection takes its argmax GT (first maximum; NaN counts as maximum, as ``np.argmax``) and
+    is a TP if the IoU >= ``iou`` and no earlier detection took that GT."""
+    n = len(p_key)
+    lo = np.searchsorted(g_key, p_key, "left")
+    cnt = np.searchsorted(g_key, p_key, "right") - lo
+    pair_p = np.repeat(np.arange(n), cnt)
+    pair_g = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(len(pair_p))
+    ious = _iou_pairs(p_boxes[pair_p], g_boxes[pair_g])
+    tp = np.zeros(n, bool)
+    if not len(pair_p):
+        return tp
+    key = np.where(np.isnan(ious), np.inf, ious)
+    starts = np.flatnonzero(np.r_[True, pair_p[1:] != pair_p[:-1]])
+    mx = np.maximum.reduceat(key, starts)
+    hit = np.flatnonzero(key == np.repeat(mx, np.diff(np.r_[starts, len(pair_p)])))
+    det, first = np.unique(pair_p[hit], return_index=True)
+    best, best_iou = pair_g[hit[first]], ious[hit[first]]
+    with np.errstate(invalid="ignore"):
+        ok = best_iou >= iou
+    cand, gts = det[ok], best[ok]
+    tp[cand[np.unique(gts, return_index=True)[1]]] = True
+    return tp
+
+
+def _class_aps(lab: np.ndarray, tp: np.ndarray, num_gt: np.ndarray) -> np.ndarray:
+    """All-point AP per class from TP flags already in ranked order within each class (nan: no GT)."""
+    bounds = np.searchsorted(lab, np.arange(len(num_gt) + 1))
+    ap = np.full(len(num_gt), np.nan)
+    for c in np.flatnonzero(num_gt).tolist():
+        t = tp[bounds[c]:bounds[c + 1]]
+        if len(t) == 0:
+            ap[c] = 0.0
+            continue
+        ctp = np.cumsum(t)
+        ap[c] = average_precision_all_point(ctp.astype(float) / np.arange(1, len(t) + 1),
+                                            ctp.astype(float) / num_gt[c])
+    return ap
 
 
 def evaluate_ava(gt: AvaBoxes | str | Path, pred: AvaBoxes | str | Path,
@@ -131,118 +194,87 @@ def evaluate_ava(gt: AvaBoxes | str | Path, pred: AvaBoxes | str | Path,
     warnings: list[str] = []
     ids = np.array(sorted(labelmap), dtype=np.int64)
     n_cls = int(ids.max()) + 1
-
     ex_names = sorted({v for v, _ in excl})
-    ex_vid = np.array([ex_names.index(v) for v, _ in excl], dtype=np.int64)
-    ex_ts = np.array([t for _, t in excl], dtype=np.float64)
-    g_kf, g_empty, p_kf, x_kf = _keyframe_index(gt.videos, [
+    ex_pos = {v: i for i, v in enumerate(ex_names)}
+    (g_kf, g_empty, p_kf, x_kf), n_kf = _keyframe_index([
         (gt.videos, gt.video, gt.timestamp), (gt.videos, gt.empty_video, gt.empty_timestamp),
-        (pred.videos, pred.video, pred.timestamp), (ex_names, ex_vid, ex_ts)])
-    known = np.unique(np.concatenate([g_kf, g_empty]))
-    excluded = np.isin(known, x_kf)
-    if excluded.any():
-        warnings.append(f"{int(excluded.sum())} GT keyframes excluded by the exclusion list")
-    known = known[~excluded]
+        (pred.videos, pred.video, pred.timestamp),
+        (ex_names, np.array([ex_pos[v] for v, _ in excl], np.int64), np.array([t for _, t in excl], float))])
+    known = np.zeros(n_kf + 1, bool)
+    known[g_kf] = known[g_empty] = True
+    excluded = np.zeros(n_kf + 1, bool)
+    excluded[x_kf] = True
+    if (known & excluded).any():
+        warnings.append(f"{int((known & excluded).sum())} GT keyframes excluded by the exclusion list")
+    scored = known & ~excluded
 
-    # ground truth: label map, exclusions
+    # ground truth: label map, exclusions; per keyframe and class by descending person id (official)
     g_in = np.isin(gt.label, ids)
     if (~g_in).any() or gt.dropped_unknown:
         warnings.append(f"{int((~g_in).sum()) + gt.dropped_unknown} GT rows with action ids outside the "
                         "label map dropped")
-    g_in &= np.isin(g_kf, known)
-    g_rows = np.flatnonzero(g_in)
-    # GT order per keyframe and class: descending 8th column (person id), as the official sorts it
-    g_rows = g_rows[np.lexsort((g_rows, -gt.score[g_rows], gt.label[g_rows], g_kf[g_rows]))]
+    g_rows = np.flatnonzero(g_in & scored[g_kf])
+    g_lab = gt.label[g_rows]
+    _, g_person = np.unique(-gt.score[g_rows], return_inverse=True)
+    g_rows = g_rows[_order([(g_kf[g_rows], n_kf), (g_lab, n_cls), (g_person.reshape(-1), len(g_rows))])]
     g_key = g_kf[g_rows] * n_cls + gt.label[g_rows]
     num_gt = np.bincount(gt.label[g_rows], minlength=n_cls)
 
-    # detections: label map, then top-k per keyframe, keyframes outside the GT, exclusions
+    # detections: label map, top-k per keyframe, keyframes outside the GT or excluded, degenerate boxes
     p_in = np.isin(pred.label, ids)
     if (~p_in).any() or pred.dropped_unknown:
         warnings.append(f"{int((~p_in).sum()) + pred.dropped_unknown} detection rows with action ids "
                         "outside the label map dropped")
     rows = np.flatnonzero(p_in)
-    # first row of each keyframe: the official concatenation order of keyframes
-    first_kf, first_idx = np.unique(p_kf[rows], return_index=True)
-    first_row = rows[first_idx]
-    kept, within = _keyframe_order(p_kf[rows], pred.score[rows], pred.boxes[rows], pred.label[rows], top_k,
-                                   ties == "numpy")
-    p_within = np.zeros(len(pred.label), np.int64)
-    p_within[rows] = within
+    kf = p_kf[rows]
+    uniq, first = np.unique(kf, return_index=True)   # keyframes ranked by their first row (official)
+    kf_first = np.full(n_kf + 1, n_kf)
+    kf_first[uniq] = np.argsort(np.argsort(first))
+    _, srank = np.unique(pred.score[rows], return_inverse=True)
+    srank = srank.reshape(-1)
+    kept, within = _keyframe_order(kf, n_kf, srank, pred.score[rows], pred.boxes[rows], pred.label[rows],
+                                   top_k, ties == "numpy")
     if (~kept).any():
         warnings.append(f"{int((~kept).sum())} detections beyond the top {top_k} of their keyframe dropped")
-    rows = rows[kept]
-    in_gt = np.isin(p_kf[rows], known)
-    outside = ~in_gt & ~np.isin(p_kf[rows], x_kf)
+    outside = kept & ~known[kf] & ~excluded[kf]
     if outside.any():
-        warnings.append(f"{int(outside.sum())} detections on {len(np.unique(p_kf[rows][outside]))} keyframes "
+        warnings.append(f"{int(outside.sum())} detections on {len(np.unique(kf[outside]))} keyframes "
                         "absent from the GT ignored")
-    if (~in_gt & ~outside).any():
-        warnings.append(f"{int((~in_gt & ~outside).sum())} detections on excluded keyframes ignored")
-    rows = rows[in_gt]
+    if (kept & excluded[kf]).any():
+        warnings.append(f"{int((kept & excluded[kf]).sum())} detections on excluded keyframes ignored")
     b = pred.boxes[rows]
     valid = (b[:, 1] < b[:, 3]) & (b[:, 0] < b[:, 2])
-    if (~valid).any():
-        warnings.append(f"{int((~valid).sum())} detections with degenerate boxes (x2 <= x1 or y2 <= y1) dropped")
-    rows = rows[valid]
-
-    # processing order: keyframe, class, then the official order inside the keyframe
-    kf, lab, sc = p_kf[rows], pred.label[rows], pred.score[rows]
-    o = np.lexsort((p_within[rows], lab, kf))
-    rows, kf, lab, sc = rows[o], kf[o], lab[o], sc[o]
-    p_key = kf * n_cls + lab
-    lo = np.searchsorted(g_key, p_key, "left")
-    cnt = np.searchsorted(g_key, p_key, "right") - lo
-    n = len(rows)
-    pair_p = np.repeat(np.arange(n), cnt)
-    pair_g = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(len(pair_p))
-    ious = _iou_pairs(pred.boxes[rows[pair_p]], gt.boxes[g_rows[pair_g]])
-    # argmax per detection (first maximum; NaN counts as maximum, as in np.argmax)
-    key = np.where(np.isnan(ious), np.inf, ious)
-    best = np.full(n, -1)
-    best_iou = np.full(n, np.nan)
-    if len(pair_p):
-        starts = np.flatnonzero(np.r_[True, pair_p[1:] != pair_p[:-1]])
-        mx = np.maximum.reduceat(key, starts)
-        hit = np.flatnonzero(key == np.repeat(mx, np.diff(np.r_[starts, len(pair_p)])))
-        det, first = np.unique(pair_p[hit], return_index=True)
-        best[det] = pair_g[hit[first]]
-        best_iou[det] = ious[hit[first]]
-    with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero(best_iou >= iou)
-    tp = np.zeros(n, bool)
-    tp[cand[np.unique(best[cand], return_index=True)[1]]] = True
+    sel = kept & scored[kf]
+    if (sel & ~valid).any():
+        warnings.append(f"{int((sel & ~valid).sum())} detections with degenerate boxes (x2 <= x1 or y2 <= y1) dropped")
+    sel = np.flatnonzero(sel & valid)
+    rows, kf, srank, within = rows[sel], kf[sel], srank[sel], within[sel]
+    lab = pred.label[rows]
+    n_w = int(within.max()) + 1 if len(rows) else 1
+    o = _order([(kf, n_kf), (lab, n_cls), (within, n_w)])       # the official processing order
+    rows, kf, srank, within, lab = rows[o], kf[o], srank[o], within[o], lab[o]
+    tp = _match(kf * n_cls + lab, pred.boxes[rows], g_key, gt.boxes[g_rows], iou)
 
     # per class AP over the official concatenation order (keyframes by first row, then inside)
-    kpos = first_row[np.searchsorted(first_kf, kf)]
+    kpos = kf_first[kf]
+    n_s = int(srank.max()) + 1 if len(rows) else 1
     if ties == "numpy":
-        o = np.lexsort((p_within[rows], kpos, lab))
-        lab, tp, sc = lab[o], tp[o], sc[o]
-        b = np.searchsorted(lab, np.arange(n_cls + 1))
-        o = np.concatenate([b[c] + np.argsort(sc[b[c]:b[c + 1]])[::-1] for c in range(n_cls)] + [np.zeros(0, int)])
+        o = _order([(lab, n_cls), (kpos, n_kf + 1), (within, n_w)])
+        lab, tp, sc = lab[o], tp[o], pred.score[rows][o]
+        bd = np.searchsorted(lab, np.arange(n_cls + 1))
+        o = np.concatenate([bd[c] + np.argsort(sc[bd[c]:bd[c + 1]])[::-1] for c in range(n_cls)] + [np.zeros(0, int)])
     else:  # equal scores: later first, i.e. argsort(kind="stable")[::-1]
-        o = np.lexsort((-p_within[rows], -kpos, -sc, lab))
-    lab, tp = lab[o], tp[o]
-    bounds = np.searchsorted(lab, np.arange(n_cls + 1))
-    ap = np.full(n_cls, np.nan)
-    for c in np.flatnonzero(num_gt).tolist():
-        t = tp[bounds[c]:bounds[c + 1]]
-        if len(t) == 0:
-            ap[c] = 0.0
-            continue
-        ctp = np.cumsum(t)
-        prec = ctp.astype(float) / np.arange(1, len(t) + 1)
-        ap[c] = average_precision_all_point(prec, ctp.astype(float) / num_gt[c])
+        o = _order([(lab, n_cls), (n_s - 1 - srank, n_s), (n_kf - kpos, n_kf + 1), (n_w - 1 - within, n_w)])
+    ap = _class_aps(lab[o], tp[o], num_gt)
     if np.isfinite(ap).any():
         mean_ap = float(np.nanmean(ap[1:]))  # the official array: index id - 1, ids 1..max
     else:
         mean_ap = float("nan")
         warnings.append("no GT boxes of any label-map class: mAP is undefined (nan)")
-    name = f"PascalBoxes_Precision/mAP@{iou}IOU"
     return Report(
-        metric="ava_frame_map", headline_name=name, headline=mean_ap,
+        metric="ava_frame_map", headline_name=f"PascalBoxes_Precision/mAP@{iou}IOU", headline=mean_ap,
         per_class={labelmap[i]: ap[i] for i in labelmap},
         tables={"num_gt_per_class": {labelmap[i]: int(num_gt[i]) for i in labelmap},
-                "counts": {"gt_keyframes": int(len(known)), "gt_boxes": int(len(g_rows)),
-                           "detections_scored": int(n), "true_positives": int(tp.sum())}},
+                "counts": {"gt_keyframes": int(scored.sum()), "gt_boxes": int(len(g_rows)),
+                           "detections_scored": int(len(rows)), "true_positives": int(tp.sum())}},
         warnings=warnings, options={"iou": iou, "top_k": top_k, "ties": ties, "exclusions": len(excl)})
