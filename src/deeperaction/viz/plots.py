@@ -24,13 +24,14 @@ TYPE_COLORS = {"true positive": "#2b7a3d", "double detection": "#8e44ad", "wrong
 def to_data_uri(fig) -> str:
     """Render and close ``fig``; return a ``data:image/png;base64,...`` URI."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=80)  # no bbox_inches="tight": it draws the figure twice
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fig(w: float = 6.0, h: float = 3.6):
+def _fig(w: float = 6.0, h: float = 3.6, right: float = 0.97, bottom: float = 0.15):
     fig, ax = plt.subplots(figsize=(w, h))
+    fig.subplots_adjust(left=0.11, right=right, top=0.9, bottom=bottom)
     ax.grid(True, alpha=0.3)
     return fig, ax
 
@@ -68,7 +69,9 @@ def pr_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], tit
 def stacked_bars(groups: Sequence[str], parts: Mapping[str, Sequence[float]], *, title: str, ylabel: str,
                  horizontal: bool = False) -> str:
     """One bar per group, stacked by part (colors by error type where the name is one)."""
-    fig, ax = _fig(6.4, 3.8)
+    fig, ax = _fig(7.0, 3.8, right=0.76, bottom=0.12)
+    if horizontal:
+        fig.subplots_adjust(left=0.16)
     bottom = np.zeros(len(groups))
     for i, (name, vals) in enumerate(parts.items()):
         v = np.asarray(vals, dtype=float)
@@ -88,7 +91,7 @@ def stacked_bars(groups: Sequence[str], parts: Mapping[str, Sequence[float]], *,
 def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str, ylabel: str,
               color: str = "#2980b9", annotate: Sequence[str] | None = None, rotate: bool = False) -> str:
     """Simple bars (None drawn as 0), optional text above each bar."""
-    fig, ax = _fig(max(4.0, min(12.0, 0.45 * len(labels) + 2)), 3.4)
+    fig, ax = _fig(max(4.0, min(12.0, 0.45 * len(labels) + 2)), 3.4, bottom=0.3 if rotate else 0.15)
     v = [0.0 if x is None else float(x) for x in values]
     bars = ax.bar(range(len(v)), v, color=color)
     ax.set_xticks(range(len(v)), labels, rotation=45 if rotate else 0, ha="right" if rotate else "center",
@@ -132,21 +135,34 @@ def confusion_grid(mats: Mapping[str, tuple[Sequence[str], Sequence[Sequence[flo
     return to_data_uri(fig)
 
 
-def timeline(duration: float | None, gt: Sequence[Sequence], pred: Sequence[Sequence], title: str) -> str:
-    """GT segments (top lane; hatched when missed) and predictions (lanes below, colored by error type)."""
-    fig, ax = plt.subplots(figsize=(7.5, 0.6 + 0.28 * (len(pred) + 2)))
-    end = duration or max([s[1] for s in gt] + [s[1] for s in pred] + [1.0])
+def timeline_svg(duration: float | None, gt: Sequence[Sequence], pred: Sequence[Sequence], title: str,
+                 width: int = 720) -> str:
+    """Inline SVG: GT segments (top lane; hatched outline when missed) and predictions (one lane each,
+    colored by outcome). Pure markup: cheap to make and crisp at any zoom."""
+    from html import escape
+    end = float(duration or max([s[1] for s in gt] + [s[1] for s in pred] + [1.0]))
+    lane, left, right = 16, 40, 190
+    w = width - left - right
+    x = lambda t: left + w * max(0.0, min(float(t), end)) / end  # noqa: E731
+    h = lane * (len(pred) + 2) + 24
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" font-size="10" '
+           f'font-family="sans-serif"><title>{escape(title)}</title>',
+           f'<text x="0" y="11" font-weight="bold">{escape(title)}</text>',
+           f'<text x="2" y="{20 + lane * 0.7:.0f}">GT</text>']
     for s, e, label, hit in gt:
-        ax.barh(0, e - s, left=s, height=0.8, color="#2b7a3d" if hit else "white", edgecolor="#2b7a3d",
-                hatch=None if hit else "//")
-        ax.text(s, -0.5, label[:18], fontsize=6, va="bottom")
+        out.append(f'<rect x="{x(s):.1f}" y="20" width="{max(x(e) - x(s), 1):.1f}" height="{lane - 3}" '
+                   f'fill="{"#2b7a3d" if hit else "#fff"}" stroke="#2b7a3d" stroke-dasharray="{"" if hit else "3,2"}">'
+                   f'<title>{escape(label)} {s:.2f}-{e:.2f}s{"" if hit else " (missed)"}</title></rect>')
     for i, (s, e, label, score, kind) in enumerate(pred, start=1):
-        ax.barh(i + 0.4, e - s, left=s, height=0.7, color=TYPE_COLORS.get(kind, "#999"))
-        ax.text(e, i + 0.4, f" {label[:18]} {score:.2f}", fontsize=6, va="center")
-    ax.set_yticks([0] + [i + 0.4 for i in range(1, len(pred) + 1)], ["GT"] + [f"#{i}" for i in range(1, len(pred) + 1)],
-                  fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, end * 1.15)
-    ax.set(xlabel="seconds", title=title)
-    ax.grid(True, axis="x", alpha=0.3)
-    return to_data_uri(fig)
+        y = 20 + lane * i
+        out.append(f'<text x="2" y="{y + lane * 0.7:.0f}">#{i}</text>'
+                   f'<rect x="{x(s):.1f}" y="{y}" width="{max(x(e) - x(s), 1):.1f}" height="{lane - 3}" '
+                   f'fill="{TYPE_COLORS.get(kind, "#999")}"><title>{escape(label)} {score:.3f} {s:.2f}-{e:.2f}s: '
+                   f'{escape(kind)}</title></rect>'
+                   f'<text x="{left + w + 4}" y="{y + lane * 0.7:.0f}">{escape(label[:16])} {score:.2f} '
+                   f'{escape(kind)}</text>')
+    ya = 20 + lane * (len(pred) + 1) + 10
+    out.append(f'<line x1="{left}" x2="{left + w}" y1="{ya - 8}" y2="{ya - 8}" stroke="#888"/>'
+               f'<text x="{left}" y="{ya + 2}">0 s</text><text x="{left + w - 30}" y="{ya + 2}">{end:.1f} s</text>')
+    out.append("</svg>")
+    return "".join(out)
