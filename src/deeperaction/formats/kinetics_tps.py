@@ -239,30 +239,39 @@ def _fast_read(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path])
 
 
 def validate_tps(paths: str | Path | Iterable[str | Path], kind: str | None = None) -> ProblemList:
-    """Check TPS files or folders (kind auto-detected from gt_/pred_ names); every problem, never raises.
+    """Check TPS files or folders (kind told from gt_/pred_ names unless given); never raises.
 
-    ``paths``: a folder with the official names, or one or two files (vid and/or part file).
+    ``paths``: folders with the official names and/or files; one vid and one part file of the same
+    kind are also checked against each other. Returns every problem found.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     out = ProblemList()
+    loose: dict[str, list[Path]] = {}
     for p in map(Path, paths):
         k = kind or guess_kind(p)
-        if k not in KINDS:
-            pl = ProblemList(p)
-            pl.add("cannot tell gt from pred by the name: pass kind 'gt' or 'pred'")
-            out.extend(pl)
-            continue
-        if p.is_dir():
-            files = official_paths(p, k)
-        elif p.is_file():
-            files = (p, None) if _looks_like_vid(p) else (None, p)  # type: ignore[assignment]
-        else:
+        if not p.exists():
             pl = ProblemList(p)
             pl.add("no such file or folder")
             out.extend(pl)
+        elif k not in KINDS:
+            pl = ProblemList(p)
+            pl.add("cannot tell gt from pred by the name: pass kind 'gt' or 'pred' (--kind)")
+            out.extend(pl)
+        elif p.is_dir():
+            out.extend(_validate_files(*official_paths(p, k), k))
+        else:
+            loose.setdefault(k, []).append(p)
+    for k, files in loose.items():
+        vids = [f for f in files if _looks_like_vid(f)]
+        parts = [f for f in files if f not in vids]
+        if len(vids) == 1 and len(parts) == 1:
+            out.extend(_validate_files(vids[0], parts[0], k))
             continue
-        out.extend(_validate_files(files[0], files[1], k))
+        for f in vids:
+            out.extend(_validate_files(f, None, k))
+        for f in parts:
+            out.extend(_validate_files(None, f, k))
     return out
 
 
