@@ -42,19 +42,28 @@ class Candidates:
         return cls(seg_det, start, np.diff(np.r_[start, len(pair_det)]), det_group[seg_det], pair_gt, pair_iou)
 
     def best(self, alive: np.ndarray | None = None, segs: np.ndarray | None = None):
-        """Per detection segment: (has_nan, max IoU, argmax GT) over the GTs still ``alive``."""
-        segs = np.arange(len(self.seg_det)) if segs is None else segs
-        lens = self.seg_len[segs]
-        base = np.repeat(self.seg_start[segs] - np.r_[0, np.cumsum(lens)[:-1]], lens)
-        pidx = np.arange(int(lens.sum())) + base
-        iou, gt = self.pair_iou[pidx], self.pair_gt[pidx]
-        ok = np.ones(len(pidx), bool) if alive is None else alive[gt]
-        isnan = np.isnan(iou)
-        starts = np.r_[0, np.cumsum(lens)[:-1]]
-        if len(pidx) == 0:
+        """Per detection segment: (has_nan, max IoU, argmax GT) over the GTs still ``alive``.
+
+        Argmax is the first maximum in official GT order; a nan IoU among them sets ``has_nan``.
+        """
+        if segs is None:
+            lens, starts = self.seg_len, self.seg_start
+            iou, gt = self.pair_iou, self.pair_gt
+        else:
+            lens = self.seg_len[segs]
+            starts = np.r_[0, np.cumsum(lens)[:-1]]
+            pidx = np.arange(int(lens.sum())) + np.repeat(self.seg_start[segs] - starts, lens)
+            iou, gt = self.pair_iou[pidx], self.pair_gt[pidx]
+        if len(iou) == 0:
             return np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int64)
-        has_nan = np.logical_or.reduceat(isnan & ok, starts)
-        v = np.where(ok & ~isnan, iou, -np.inf)
+        isnan = np.isnan(iou)
+        if alive is None:
+            has_nan = np.logical_or.reduceat(isnan, starts)
+            v = np.where(isnan, -np.inf, iou) if has_nan.any() else iou
+        else:
+            ok = alive[gt]
+            has_nan = np.logical_or.reduceat(isnan & ok, starts)
+            v = np.where(ok & ~isnan, iou, -np.inf)
         mx = np.maximum.reduceat(v, starts)
         first = np.minimum.reduceat(np.where(v == np.repeat(mx, lens), np.arange(len(v)), len(v)), starts)
         return has_nan, mx, gt[np.minimum(first, len(v) - 1)]
@@ -69,27 +78,29 @@ def match(cands: Candidates, rank: np.ndarray, n_dets: int, n_gt: int, thr: floa
     tp = np.zeros(n_dets, bool)
     if len(cands.seg_det) == 0:
         return tp
+    big = np.iinfo(np.int64).max
     if protocol == "2022":
         has_nan, mx, gt = cands.best() if best is None else best
         c = np.flatnonzero(~has_nan & (mx >= thr))
-        c = c[np.argsort(rank[cands.seg_det[c]], kind="stable")]
-        _, first = np.unique(gt[c], return_index=True)
-        tp[cands.seg_det[c[first]]] = True
+        r = rank[cands.seg_det[c]]
+        first = np.full(n_gt, big, dtype=np.int64)
+        np.minimum.at(first, gt[c], r)  # earliest-ranked candidate of each GT takes it
+        tp[cands.seg_det[c[first[gt[c]] == r]]] = True
         return tp
     alive = np.ones(n_gt, bool)
     pending = np.arange(len(cands.seg_det))
+    win_rank = np.full(int(cands.seg_group.max()) + 1, big, dtype=np.int64)
     while len(pending):
         has_nan, mx, gt = cands.best(alive, pending)
         r = rank[cands.seg_det[pending]]
         grp = cands.seg_group[pending]
         c = np.flatnonzero(~has_nan & (mx >= thr))
-        win_rank = np.full(int(grp.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
-        if len(c):
-            c = c[np.lexsort((r[c], grp[c]))]
-            w = c[np.r_[True, grp[c][1:] != grp[c][:-1]]]
-            win_rank[grp[w]] = r[w]
-            tp[cands.seg_det[pending[w]]] = True
-            alive[gt[w]] = False
+        win_rank[grp] = big
+        np.minimum.at(win_rank, grp[c], r[c])  # per group, the earliest detection that matches now
+        w = c[win_rank[grp[c]] == r[c]]
+        tp[cands.seg_det[pending[w]]] = True
+        alive[gt[w]] = False
+        # detections ranked before their group's winner saw the same GT set: final false positives
         pending = pending[r > win_rank[grp]]
     return tp
 
@@ -98,16 +109,26 @@ def detection_order(label: np.ndarray, score: np.ndarray, classes: np.ndarray, t
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Detections of ``classes`` ordered by (class, descending score); returns (order, class starts).
 
-    ``order`` lists detection indices; ``starts[i]`` is where class ``classes[i]`` begins (plus end).
+    ``order`` lists detection indices; class ``classes[i]`` occupies ``order[starts[i]:starts[i+1]]``.
     """
-    parts = []
-    for c in classes:
-        idx = np.flatnonzero(label == c)
-        kind = "stable" if tie_order == "stable" else "quicksort"
-        parts.append(idx[np.argsort(-score[idx], kind=kind)])
-    lens = [len(p) for p in parts]
-    order = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return order.astype(np.int64), np.r_[0, np.cumsum(lens)].astype(np.int64)
+    classes = np.asarray(classes, dtype=np.int64)
+    if np.any(np.diff(classes) <= 0):
+        raise ValueError("classes must be strictly increasing")
+    if tie_order == "numpy":  # exactly the official call on each class subset
+        parts = []
+        for c in classes:
+            idx = np.flatnonzero(label == c)
+            parts.append(idx[np.argsort(-score[idx])])
+        order = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    else:
+        wanted = np.zeros(int(max(label.max(initial=0), classes.max(initial=0))) + 2, bool)
+        wanted[classes] = True
+        idx = np.flatnonzero(wanted[np.clip(label, -1, len(wanted) - 2)] & (label >= 0))
+        o = idx[np.argsort(-score[idx], kind="stable")]
+        lab = label[o].astype(np.int16) if len(wanted) < 32000 else label[o]  # int16: radix sort
+        order = o[np.argsort(lab, kind="stable")]
+    counts = np.bincount(np.searchsorted(classes, label[order]), minlength=len(classes))
+    return order.astype(np.int64), np.r_[0, np.cumsum(counts)].astype(np.int64)
 
 
 def class_aps(tp_in_order: np.ndarray, starts: np.ndarray, n_gt: np.ndarray, protocol: str) -> list:
@@ -115,20 +136,65 @@ def class_aps(tp_in_order: np.ndarray, starts: np.ndarray, n_gt: np.ndarray, pro
 
     "2022": float64 VOC all-point AP. "2021": float32 PR with (P=1, R=0) prepended and trapezoid sum.
     """
+    ctp_all = np.cumsum(tp_in_order)
     out = []
     for i in range(len(n_gt)):
-        tps = tp_in_order[starts[i]:starts[i + 1]]
-        ctp = np.cumsum(tps)
-        n = np.arange(1, len(tps) + 1)
+        a, b = starts[i], starts[i + 1]
+        ctp = ctp_all[a:b] - (ctp_all[a - 1] if a > 0 else 0)
+        n = np.arange(1, b - a + 1)
         if protocol == "2022":
             out.append(np.float64(average_precision_all_point(ctp / n, ctp / n_gt[i])))
         else:
-            pr = np.empty((len(tps) + 1, 2), dtype=np.float32)
+            pr = np.empty((b - a + 1, 2), dtype=np.float32)
             pr[0] = (1.0, 0.0)
             pr[1:, 0] = ctp / n
             pr[1:, 1] = ctp / n_gt[i]
             out.append(np.sum((pr[1:, 1] - pr[:-1, 1]) * (pr[1:, 0] + pr[:-1, 0]) * 0.5))
     return out
+
+
+def lookup_groups(uk: np.ndarray, qcell: np.ndarray, qf: np.ndarray, fr: int = 1) -> np.ndarray:
+    """Index in the sorted unique keys ``uk`` (= cell * fr + frame) of each query (cell, frame); -1 if absent.
+
+    Uses a dense table over each cell's frame span (no sort of the queries) when that table is small,
+    else a sorted search. Queries must be non-negative.
+    """
+    out = np.full(len(qcell), -1, np.int64)
+    if len(uk) == 0 or len(qcell) == 0:
+        return out
+    cell, f = np.divmod(uk, fr)
+    first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    last = np.r_[first[1:], len(uk)] - 1
+    fmin, span = f[first], f[last] - f[first] + 1
+    if int(span.sum()) > 8 * len(uk) + 1_000_000 or int(cell[-1]) > 50_000_000:
+        keys = qcell * fr + qf
+        o = np.argsort(keys, kind="stable")
+        g = np.searchsorted(uk, keys[o])
+        hit = g < len(uk)
+        hit[hit] = uk[g[hit]] == keys[o][hit]
+        out[o[hit]] = g[hit]
+        return out
+    base = np.r_[0, np.cumsum(span)[:-1]]
+    seg = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(uk)]))
+    dense = np.full(int(span.sum()), -1, np.int64)
+    dense[base[seg] + f - fmin[seg]] = np.arange(len(uk))
+    cell_index = np.full(int(cell[-1]) + 2, -1, np.int64)
+    cell_index[cell[first]] = np.arange(len(first))
+    c = cell_index[np.minimum(qcell, len(cell_index) - 1)]
+    ok = np.flatnonzero(c >= 0)
+    c = c[ok]
+    rel = qf[ok] - fmin[c]
+    inside = (rel >= 0) & (rel < span[c])
+    out[ok[inside]] = dense[base[c[inside]] + rel[inside]]
+    return out
+
+
+def expand_groups(d: np.ndarray, g: np.ndarray, gstart: np.ndarray, gcount: np.ndarray):
+    """All (detection, GT position) pairs: each detection ``d[i]`` with every member of group ``g[i]``."""
+    cnt = gcount[g]
+    pair_det = np.repeat(d, cnt)
+    pair_pos = np.repeat(gstart[g] - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+    return pair_det, pair_pos
 
 
 def frame_ap(gt, n_videos: int, dets, classes: np.ndarray, thr: float = 0.5, protocol: str = "2022",
@@ -140,40 +206,37 @@ def frame_ap(gt, n_videos: int, dets, classes: np.ndarray, thr: float = 0.5, pro
     builds them with ``tolist``); detection box areas stay in the file's dtype. Boxes: no +1 in "2022",
     +1 in "2021". Classes without GT are left out (official: skipped).
     """
+    nl = int(max(gt.label.max(initial=0), dets.label.max(initial=0), np.max(classes, initial=0))) + 1
     lens = np.diff(gt.offsets)
-    keep_t = np.isin(gt.label, classes)
-    row_keep = np.repeat(keep_t, lens)
-    r_lab = np.repeat(gt.label, lens)[row_keep]
-    r_vid = np.repeat(gt.video, lens)[row_keep]
-    r_frm = (np.repeat(gt.start - gt.offsets[:-1], lens) + np.arange(len(gt.boxes)))[row_keep]
-    r_box = gt.boxes[row_keep]
+    row_tube = np.repeat(np.arange(len(lens)), lens)
+    in_cls = np.zeros(nl, bool)
+    in_cls[classes] = True
+    rows = np.flatnonzero(in_cls[gt.label[row_tube]])
+    t = row_tube[rows]
+    r_lab = gt.label[t]
+    r_frm = gt.start[t] + (rows - gt.offsets[t])
     fr = int(r_frm.max(initial=0)) + 1
-    key = (r_lab * n_videos + r_vid) * fr + r_frm
-    o = np.argsort(key, kind="stable")
-    key, r_box, r_lab = key[o], r_box[o], r_lab[o]
+    key = (r_lab * n_videos + gt.video[t]) * fr + r_frm
+    o = np.argsort(key, kind="stable")  # group (class, video, frame); official GT order inside
+    key, rows, r_lab = key[o], rows[o], r_lab[o]
     uk, gstart, gcount = np.unique(key, return_index=True, return_counts=True)
-    n_gt = np.bincount(r_lab, minlength=int(max(classes.max(initial=0), r_lab.max(initial=0))) + 1)
+    n_gt = np.bincount(r_lab, minlength=nl)
     cls = np.array([c for c in classes if n_gt[c] > 0], dtype=np.int64)
 
     order, starts = detection_order(dets.label, dets.score, cls, tie_order)
-    rank = np.empty(len(dets), np.int64)
+    rank = np.full(len(dets), -1, np.int64)
     rank[order] = np.arange(len(order))
-    d = np.sort(order)
-    ok = (dets.video[d] >= 0) & (dets.video[d] < n_videos) & (dets.frame[d] >= 1) & (dets.frame[d] < fr)
-    d = d[ok]
-    dkey = (dets.label[d] * n_videos + dets.video[d]) * fr + dets.frame[d]
-    g = np.searchsorted(uk, dkey)
-    found = g < len(uk)
-    found[found] = uk[g[found]] == dkey[found]
-    d, g = d[found], g[found]
-    cnt = gcount[g]
-    pair_det = np.repeat(d, cnt)
-    pair_gt = np.repeat(gstart[g] - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
-    iou = box_iou_rows(r_box[pair_gt], dets.boxes[pair_det], plus_one=protocol == "2021")
+    d = np.flatnonzero((rank >= 0) & (dets.video >= 0) & (dets.video < n_videos) & (dets.frame >= 1)
+                       & (dets.frame < fr))
+    g = lookup_groups(uk, dets.label[d] * n_videos + dets.video[d], dets.frame[d], fr)
+    d, g = d[g >= 0], g[g >= 0]
+    pair_det, pair_pos = expand_groups(d, g, gstart, gcount)
+    iou = box_iou_rows(np.take(gt.boxes, rows[pair_pos], axis=0), np.take(dets.boxes, pair_det, axis=0),
+                       plus_one=protocol == "2021")
     det_group = np.zeros(len(dets), np.int64)
     det_group[d] = g
-    cands = Candidates.build(pair_det, pair_gt, iou.astype(np.float64), det_group)
-    tp = match(cands, rank, len(dets), len(key), thr, protocol)
-    aps = class_aps(tp[order], starts, n_gt[cls], protocol)
-    return {int(c): (aps[i], int(n_gt[c]), int(starts[i + 1] - starts[i]), int(tp[order][starts[i]:starts[i + 1]].sum()))
+    cands = Candidates.build(pair_det, pair_pos, iou.astype(np.float64, copy=False), det_group)
+    tpo = match(cands, rank, len(dets), len(key), thr, protocol)[order]
+    aps = class_aps(tpo, starts, n_gt[cls], protocol)
+    return {int(c): (aps[i], int(n_gt[c]), int(starts[i + 1] - starts[i]), int(tpo[starts[i]:starts[i + 1]].sum()))
             for i, c in enumerate(cls)}

@@ -143,8 +143,8 @@ def _st_iou_piece(gt, det, gi, di, tmin, tmax, inter, union, f32: bool, plus_one
     n = tmax - tmin + 1
     seg0 = np.concatenate([[0], np.cumsum(n)[:-1]])
     k = np.arange(int(n.sum())) - np.repeat(seg0, n)
-    a = gt.boxes[np.repeat(gt.offsets[gi] + (tmin - gt.start[gi]), n) + k]
-    b = det.boxes[np.repeat(det.offsets[di] + (tmin - det.start[di]), n) + k]
+    a = np.take(gt.boxes, np.repeat(gt.offsets[gi] + (tmin - gt.start[gi]), n) + k, axis=0)
+    b = np.take(det.boxes, np.repeat(det.offsets[di] + (tmin - det.start[di]), n) + k, axis=0)
     if f32:
         iou = box_iou_rows(a.astype(np.float32), b.astype(np.float32), plus_one)
     else:

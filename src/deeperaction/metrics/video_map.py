@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deeperaction.metrics.frame_map import Candidates, class_aps, detection_order, match
+from deeperaction.metrics.frame_map import (Candidates, class_aps, detection_order, expand_groups, lookup_groups,
+                                            match)
 from deeperaction.metrics.iou import tube_st_iou_pairs
 
 
@@ -35,18 +36,12 @@ def video_ap(gt, n_videos: int, det, classes: np.ndarray, thresholds: Sequence[f
     uk, gstart, gcount = np.unique(gkey, return_index=True, return_counts=True)
 
     order, starts = detection_order(det.label, det.score, cls, tie_order)
-    rank = np.empty(len(det), np.int64)
+    rank = np.full(len(det), -1, np.int64)
     rank[order] = np.arange(len(order))
-    d = np.sort(order)
-    d = d[(det.video[d] >= 0) & (det.video[d] < n_videos)]
-    dkey = det.label[d] * n_videos + det.video[d]
-    g = np.searchsorted(uk, dkey)
-    found = g < len(uk)
-    found[found] = uk[g[found]] == dkey[found]
-    d, g = d[found], g[found]
-    cnt = gcount[g]
-    pair_det = np.repeat(d, cnt)
-    pos = np.repeat(gstart[g] - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+    d = np.flatnonzero((rank >= 0) & (det.video >= 0) & (det.video < n_videos))
+    g = lookup_groups(uk, det.label[d] * n_videos + det.video[d], np.zeros(len(d), np.int64))
+    d, g = d[g >= 0], g[g >= 0]
+    pair_det, pos = expand_groups(d, g, gstart, gcount)
     st = tube_st_iou_pairs(gt, det, gidx[pos], pair_det, protocol=protocol)
     det_group = np.zeros(len(det), np.int64)
     det_group[d] = g

@@ -1,0 +1,57 @@
+"""Benchmark: MultiSports frame-mAP + video-mAP at test-set size (700 videos, 16k tubes, 936k frame dets).
+
+``python -m bench.bench_eval_multisports [--quick]`` (from the repo root). Inputs come from
+``bench.gen_multisports`` in a separate process, so the peak memory here is reading + scoring only.
+Reference: the official ``evaluate_multisports.py`` takes ~25 s for frame-mAP + the 9 video-mAP
+thresholds of V@0.1:0.9 on this size (issue 2); we score all 28 official video thresholds at once.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from bench._util import emit, peak_mib, timer
+
+OFFICIAL_FULL_S = 25.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="70 videos, 1.6k tubes, 94k frame detections")
+    args = ap.parse_args()
+    size = "quick" if args.quick else "full"
+    subprocess.run([sys.executable, "-m", "bench.gen_multisports", *(["--quick"] if args.quick else [])],
+                   check=True, stdout=subprocess.DEVNULL)
+    from bench.gen_multisports import case_dir
+    from deeperaction.formats.multisports import (read_frame_detections, read_multisports_gt,
+                                                  read_video_detections)
+    from deeperaction.metrics.multisports import evaluate_multisports
+
+    d = case_dir(args.quick)
+    with timer() as t_read:
+        gt = read_multisports_gt(d / "gt.pkl")
+        fd = read_frame_detections(d / "frame_detections.pkl", gt)
+        vd = read_video_detections(d / "video_detections.pkl", gt)
+    peak_read = peak_mib()
+    with timer() as t_2022:
+        r22 = evaluate_multisports(gt, fd, vd, protocol="2022")
+    with timer() as t_2021:
+        r21 = evaluate_multisports(gt, fd, vd, protocol="2021")
+    note = (f"{len(gt.test_videos)} videos, {len(gt.tube_arrays())} tubes, {len(fd) // 1000}k frame dets, "
+            f"{len(vd.tubes) // 1000}k tubes detected")
+    ref = OFFICIAL_FULL_S if size == "full" else None
+    emit([
+        {"bench": "eval", "case": f"multisports read+check pickles ({size})", "wall_s": round(t_read(), 3),
+         "peak_mib": round(peak_read, 1), "reference_s": None, "note": note},
+        {"bench": "eval", "case": f"multisports 2022 F@0.5 + 28 video thr ({size})", "wall_s": round(t_2022(), 3),
+         "peak_mib": round(peak_mib(), 1), "reference_s": ref,
+         "note": f"F@0.5 {r22.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r22.headline:.4f}"},
+        {"bench": "eval", "case": f"multisports 2021 F@0.5 + 28 video thr ({size})", "wall_s": round(t_2021(), 3),
+         "peak_mib": round(peak_mib(), 1), "reference_s": None,
+         "note": f"F@0.5 {r21.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r21.headline:.4f}"},
+    ])
+
+
+if __name__ == "__main__":
+    main()
