@@ -164,6 +164,9 @@ def test_gt_validator_problems(tmp_path):
     ("[1, 2]", "top level must be a JSON object"),
     ('{"version": 1}', "field 'results': missing top-level field"),
     ('{"results": []}', "field 'results': must be an object keyed by video id, got list"),
+    ('{"results": {"v": [{"label": "a", "score": 1e999, "segment": [0, 1]}]}}', "score must be a finite number"),
+    ('{"results": {"v": [{"label": "a", "score": 1, "segment": [0, 1' + "0" * 400 + ']}]}}',
+     "start and end must be finite numbers"),
 ])
 def test_reader_errors_name_the_cause(tmp_path, text, message):
     path = _write(tmp_path, text)
