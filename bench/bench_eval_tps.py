@@ -1,0 +1,83 @@
+"""Benchmark: Kinetics-TPS reading (JSON -> columns) and the Score metric, at test-set size.
+
+``python -m bench.bench_eval_tps [--quick]``. Data come from ``bench.gen_tps`` (cached under
+bench_out/). Reading and the metric each run in a child process so that each row's peak memory is
+its own; the metric child loads the already-read sets from a pickle. The official scorer takes
+11.8 s for the whole job (reference).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+from bench._util import emit, peak_mib, timer
+
+REFERENCE_TOTAL_S = 11.8
+
+
+def _stage_read(data: Path, cache: Path) -> list[dict]:
+    from deeperaction.formats import kinetics_tps
+    from deeperaction.formats.kinetics_tps import read_tps
+
+    parser = "orjson" if kinetics_tps._orjson is not None else "stdlib json"
+    with timer() as t_gt:
+        gt = read_tps(data / "gt_dir", "gt")
+    with timer() as t_pred:
+        pred = read_tps(data / "pred_dir", "pred")
+    cache.write_bytes(pickle.dumps((gt, pred), protocol=pickle.HIGHEST_PROTOCOL))
+    size = sum(f.stat().st_size for f in data.glob("*/*.json")) / 2**20
+    note = (f"{parser}; {gt.n_frames} frames, {gt.n_parts} GT parts, {pred.n_humans} pred humans,"
+            f" {len(pred.prop_box)} proposals, {size:.0f} MiB JSON")
+    return [{"bench": "eval_tps", "case": "read gt+pred (JSON -> columns)", "wall_s": t_gt() + t_pred(),
+             "peak_mib": peak_mib(), "reference_s": None, "note": note}]
+
+
+def _stage_eval(cache: Path) -> list[dict]:
+    from deeperaction.metrics.tps import evaluate_tps
+
+    gt, pred = pickle.loads(cache.read_bytes())
+    rows = []
+    for sweep in (False, True):
+        with timer() as t:
+            r = evaluate_tps(gt, pred, sweep=sweep)
+        c = r.tables["counts"]
+        rows.append({"bench": "eval_tps", "case": "metric" + (" + official 5x5 sweep" if sweep else ""),
+                     "wall_s": t(), "peak_mib": peak_mib(), "reference_s": None,
+                     "note": f"Score {r.headline:.6f}; {c['hungarian_frames']} frames needed scipy"})
+    return rows
+
+
+def _child(args: list[str]) -> list[dict]:
+    out = subprocess.run([sys.executable, "-m", "bench.bench_eval_tps", *args], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="10x smaller input (93 videos)")
+    ap.add_argument("--stage", choices=["read", "eval"], help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.stage:
+        cache = a.data / "sets.pkl"
+        emit(_stage_read(a.data, cache) if a.stage == "read" else _stage_eval(cache))
+        return
+    from bench.gen_tps import ensure
+
+    data = ensure(a.quick)
+    rows = _child(["--stage", "read", "--data", str(data)]) + _child(["--stage", "eval", "--data", str(data)])
+    total = rows[0]["wall_s"] + rows[2]["wall_s"]
+    rows.append({"bench": "eval_tps", "case": "total: read + metric with sweep" + (" (quick)" if a.quick else ""),
+                 "wall_s": total, "peak_mib": max(r["peak_mib"] for r in rows),
+                 "reference_s": None if a.quick else REFERENCE_TOTAL_S,
+                 "note": "official eval_detection.py: 11.8 s" if not a.quick else "10x smaller input"})
+    emit(rows)
+
+
+if __name__ == "__main__":
+    main()
