@@ -26,13 +26,16 @@ _ALLOWED[("numpy", "ndarray")] = np.ndarray
 _ALLOWED[("numpy", "dtype")] = np.dtype
 # protocol-2 pickles store bytes as codecs.encode(str, "latin1"); harmless (str -> bytes)
 _ALLOWED[("_codecs", "encode")] = __import__("_codecs").encode
+for _mod in ("builtins", "__builtin__"):  # protocol <= 2 spell bytes/bytearray through these
+    _ALLOWED[(_mod, "bytes")] = bytes
+    _ALLOWED[(_mod, "bytearray")] = bytearray
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickler whose global lookups are limited to :data:`_ALLOWED`."""
 
     def __init__(self, fh, file: str):
-        super().__init__(fh)
+        super().__init__(fh, encoding="latin1")  # latin1: Python 2 pickles of numpy arrays load too
         self._file = file
 
     def find_class(self, module: str, name: str) -> Any:
