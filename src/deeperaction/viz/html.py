@@ -77,10 +77,10 @@ def kpis(items: Sequence[tuple[str, Any]], digits: int = 4) -> str:
 
 
 def section(id: str, title: str, *parts: str, note: str | None = None, cls: str = "") -> str:
-    """A report section with an anchor, a heading, an optional explanation."""
+    """A report section (element id ``sec-<id>``, apart from table ids), a heading, an optional explanation."""
     n = f'<p class="note">{note}</p>' if note else ""
     c = f' class="{cls}"' if cls else ""
-    return f'<section id="{esc(id)}"{c}><h2>{esc(title)}</h2>{n}{"".join(parts)}</section>'
+    return f'<section id="sec-{esc(id)}"{c}><h2>{esc(title)}</h2>{n}{"".join(parts)}</section>'
 
 
 def page(title: str, headline_name: str, headline: Any, meta: str, sections: Sequence[tuple[str, str, str]],
@@ -91,7 +91,7 @@ def page(title: str, headline_name: str, headline: Any, meta: str, sections: Seq
     hv = "" if headline is None else repr(float(headline))
     head = (f'<div><span class="name">{esc(headline_name)}</span>'
             f'<span class="big" id="headline" data-v="{hv}">{esc(fmt(headline, digits))}</span></div>')
-    nav = "".join(f'<a href="#{esc(i)}">{esc(label)}</a>' for i, label, _ in sections)
+    nav = "".join(f'<a href="#sec-{esc(i)}">{esc(label)}</a>' for i, label, _ in sections)
     body = "\n".join(h for _, _, h in sections)
     out = tpl
     for k, v in (("title", esc(title)), ("headline", head), ("meta", meta), ("nav", nav), ("version", esc(version)),
