@@ -45,3 +45,13 @@ def test_validate(official, tmp_path):
     res = runner.invoke(app, ["validate", "ava", str(bad), "--kind", "gt"])
     assert res.exit_code == 2
     assert "line 1" in res.output and "line 2" in res.output and "2 problem(s)" in res.output
+
+
+def test_eval_ties_option(official, tmp_path):
+    d = official / "ava" / "tied"
+    base = ["eval", "ava", "--gt", str(d / "gt.csv"), "--pred", str(d / "detections.csv"),
+            "--labelmap", str(official / LABELMAP)]
+    out = tmp_path / "r.json"
+    assert runner.invoke(app, base + ["--ties", "numpy", "--json", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["options"]["ties"] == "numpy"
+    assert runner.invoke(app, base + ["--ties", "sideways"]).exit_code == 2

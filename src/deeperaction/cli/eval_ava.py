@@ -17,9 +17,9 @@ Examples:
 
   deeperaction eval ava --gt gt.csv --pred det.csv --labelmap map.pbtxt --exclusions excluded.csv --json out.json
 
-Rows are video,timestamp,x1,y1,x2,y2,action,person|score with normalized boxes. As in the official:
-ids outside the label map are dropped, the top 50 detections per keyframe are kept, detections on
-keyframes absent from the GT are ignored (each count is printed as a warning).
+Rows are video,timestamp,x1,y1,x2,y2,action,person|score with normalized boxes.
+
+As in the official: ids outside the label map are dropped, the top 50 detections per keyframe are kept, detections on keyframes absent from the GT are ignored (each count is printed as a warning).
 """
 
 _VALIDATE_HELP = """Check AVA CSV files (GT or detections); lists every problem (exit 2 if any).
@@ -40,6 +40,9 @@ def eval_ava(
     exclusions: Path | None = typer.Option(None, "--exclusions", help="CSV of video,timestamp keyframes to skip"),
     iou: float = typer.Option(0.5, "--iou", help="IoU threshold of a true positive"),
     top_k: int = typer.Option(50, "--top-k", help="detections kept per keyframe (official: 50)"),
+    ties: str = typer.Option("later-first", "--ties",
+                             help="order among equal scores: later-first (deterministic) or numpy (the"
+                                  " official's argsort on this machine; equal to the official run here)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
 ) -> None:
     from deeperaction.metrics.ava import evaluate_ava
@@ -47,7 +50,9 @@ def eval_ava(
     def run():
         if not 0.0 < iou <= 1.0:
             raise InputError(f"--iou must lie in (0, 1], got {iou}", field="iou")
-        return evaluate_ava(gt, pred, labelmap, exclusions=exclusions, iou=iou, top_k=top_k)
+        if ties not in ("later-first", "numpy"):
+            raise InputError(f"--ties must be 'later-first' or 'numpy', got {ties!r}", field="ties")
+        return evaluate_ava(gt, pred, labelmap, exclusions=exclusions, iou=iou, top_k=top_k, ties=ties)
 
     finish_eval(guarded(run), json_out)
 
