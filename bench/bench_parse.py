@@ -2,7 +2,7 @@
 
 Cases: vtest.avi (768x576 pedestrians, first 200 frames; skipped if it cannot be had) and
 carphone_pristine.mp4 (176x144, 120 frames), stride 5, rendering on. "overhead" is everything except
-decoding, encoding and model inference (tracking, states, part boxes, drawing, writing, glue).
+decoding, encoding, model loading and model inference (tracking, states, part boxes, drawing, writing, glue).
 Also the people count on vtest's 20 hand-annotated frames (tests/data/vtest_person_counts.json).
 Usage: ``python -m bench.bench_parse [--quick]``.
 """
@@ -30,12 +30,12 @@ def one(case: str, video: Path, max_frames: int | None, stride: int = 5) -> dict
     t = s["timings"]
     model = t["detect"] + t["pose"]
     io = t["decode"] + t["encode"]
-    overhead = wall - model - io
+    overhead = wall - model - io - t["load"]
     share = {k: round(100 * v / wall, 1) for k, v in t.items()}
     note = (f"{s['frames']} frames ({s['parsed_frames']} parsed, stride {stride}), {s['frames'] / wall:.1f} fps; "
             f"% wall: decode {share['decode']}, detect {share['detect']}, pose {share['pose']}, "
             f"track {share['track']}, states {share['states']}, parts {share['parts']}, "
-            f"render {share['render']}, encode {share['encode']}; overhead {100 * overhead / wall:.1f}%; "
+            f"render {share['render']}, encode {share['encode']}, model load {share['load']}; overhead {100 * overhead / wall:.1f}%; "
             f"cpu {cpu:.1f} s, load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return {"bench": "parse", "case": case, "wall_s": round(wall, 3), "peak_mib": round(peak_mib(), 1),
             "reference_s": None, "note": note}
