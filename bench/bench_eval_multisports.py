@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 
 from bench._util import emit, peak_mib, timer
 
@@ -29,27 +30,35 @@ def main() -> None:
     from deeperaction.metrics.multisports import evaluate_multisports
 
     d = case_dir(args.quick)
+    cpu = [time.process_time()]
+
+    def cpu_s() -> float:  # CPU seconds since the last call (robust to a busy shared machine)
+        cpu.append(time.process_time())
+        return cpu[-1] - cpu[-2]
+
     with timer() as t_read:
         gt = read_multisports_gt(d / "gt.pkl")
         fd = read_frame_detections(d / "frame_detections.pkl", gt)
         vd = read_video_detections(d / "video_detections.pkl", gt)
-    peak_read = peak_mib()
+    peak_read, c_read = peak_mib(), cpu_s()
     with timer() as t_2022:
         r22 = evaluate_multisports(gt, fd, vd, protocol="2022")
+    c_2022 = cpu_s()
     with timer() as t_2021:
         r21 = evaluate_multisports(gt, fd, vd, protocol="2021")
+    c_2021 = cpu_s()
     note = (f"{len(gt.test_videos)} videos, {len(gt.tube_arrays())} tubes, {len(fd) // 1000}k frame dets, "
             f"{len(vd.tubes) // 1000}k tubes detected")
     ref = OFFICIAL_FULL_S if size == "full" else None
     emit([
         {"bench": "eval", "case": f"multisports read+check pickles ({size})", "wall_s": round(t_read(), 3),
-         "peak_mib": round(peak_read, 1), "reference_s": None, "note": note},
+         "peak_mib": round(peak_read, 1), "reference_s": None, "note": f"{note}; cpu {c_read:.2f} s"},
         {"bench": "eval", "case": f"multisports 2022 F@0.5 + 28 video thr ({size})", "wall_s": round(t_2022(), 3),
          "peak_mib": round(peak_mib(), 1), "reference_s": ref,
-         "note": f"F@0.5 {r22.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r22.headline:.4f}"},
+         "note": f"F@0.5 {r22.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r22.headline:.4f}; cpu {c_2022:.2f} s"},
         {"bench": "eval", "case": f"multisports 2021 F@0.5 + 28 video thr ({size})", "wall_s": round(t_2021(), 3),
          "peak_mib": round(peak_mib(), 1), "reference_s": None,
-         "note": f"F@0.5 {r21.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r21.headline:.4f}"},
+         "note": f"F@0.5 {r21.per_threshold['F@0.5']:.4f}, V@0.1:0.9 {r21.headline:.4f}; cpu {c_2021:.2f} s"},
     ])
 
 

@@ -90,8 +90,13 @@ def _reference(gt, fd, vd, protocol, thr_v):
         if n:
             rows = np.flatnonzero(fd[:, 2] == c)
             rows = rows[np.argsort(-fd[rows, 3], kind="stable")]
-            gt_of = lambda d: ((int(fd[d, 0]), int(fd[d, 1])), list(range(len(boxes.get((int(fd[d, 0]), int(fd[d, 1])), [])))))  # noqa: E731
-            sim = lambda j, d: _iou(np.array([boxes[(int(fd[d, 0]), int(fd[d, 1]))][j]]), fd[d:d + 1, 4:8], p1)[0]  # noqa: E731
+            def gt_of(d, boxes=boxes):
+                key = (int(fd[d, 0]), int(fd[d, 1]))
+                return key, list(range(len(boxes.get(key, []))))
+
+            def sim(j, d, boxes=boxes):
+                return _iou(np.array([boxes[(int(fd[d, 0]), int(fd[d, 1]))][j]]), fd[d:d + 1, 4:8], p1)[0]
+
             f_aps.append(_ap(_greedy(rows, gt_of, None, sim, 0.5, protocol), n, protocol))
         tubes = {v: gt["gttubes"][v].get(c, []) for v in vids if gt["gttubes"][v].get(c)}
         n = sum(len(t) for t in tubes.values())
@@ -114,7 +119,8 @@ def _random_case(seed):
             c, length = int(rng.choice(classes)), int(rng.integers(1, 12))
             s = int(rng.integers(1, 20))
             b = rng.integers(0, 100, 2).astype(float)
-            boxes = np.c_[b + rng.integers(-2, 3, (length, 2)).cumsum(0), b + 30 + rng.integers(-2, 3, (length, 2)).cumsum(0)]
+            walk = rng.integers(-2, 3, (length, 2)).cumsum(0)
+            boxes = np.c_[b + walk, b + 30 + walk + rng.integers(-2, 3, (length, 2))]
             gtt[v].setdefault(c, []).append(np.c_[np.arange(s, s + length), boxes].astype(np.float32))
     gt = {"labels": LABELS, "train_videos": [[]], "test_videos": [vids], "nframes": {v: 40 for v in vids},
           "resolution": {v: (240, 320) for v in vids}, "gttubes": gtt}

@@ -13,7 +13,7 @@ _EVAL_HELP = """MultiSports frame-mAP and video-mAP, equal to the official score
 
 Examples:
 
-  deeperaction eval multisports --gt multisports_GT.pkl --frame-dets frame_detections.pkl --video-dets video_detections.pkl
+  deeperaction eval multisports --gt GT.pkl --frame-dets frame_detections.pkl --video-dets video_detections.pkl
 
   deeperaction eval multisports --gt GT.pkl --pred submission_dir --protocol 2021 --json scores.json
 

@@ -288,12 +288,16 @@ def _report_rows(pl: ProblemList, bad: np.ndarray, msg: str, where) -> None:
         pl.add(f"{msg}: {len(idx) - _MAX_PER_KIND} more like this")
 
 
+def _concat(arrs: list[np.ndarray], ncols: int) -> np.ndarray:
+    return np.concatenate(arrs, dtype=np.float64) if arrs else np.zeros((0, ncols))
+
+
 def _flatten_tubes(arrs: list[np.ndarray], label: np.ndarray, video: np.ndarray, score: np.ndarray,
-                   ncols: int, video_ids: list[str] | None = None) -> TubeArrays:
+                   ncols: int, video_ids: list[str] | None = None, cat: np.ndarray | None = None) -> TubeArrays:
     """Concatenate checked tube arrays (frame + box columns first) into :class:`TubeArrays`."""
     lens = np.array([len(a) for a in arrs], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    cat = np.concatenate(arrs).astype(np.float64) if arrs else np.zeros((0, ncols))
+    cat = _concat(arrs, ncols) if cat is None else cat
     first, last = offsets[:-1], np.maximum(offsets[1:] - 1, 0)
     return TubeArrays(label=label.astype(np.int64), video=video.astype(np.int64),
                       score=np.asarray(score, dtype=np.float64), start=cat[first, 0].astype(np.int64)
@@ -305,13 +309,17 @@ def _flatten_tubes(arrs: list[np.ndarray], label: np.ndarray, video: np.ndarray,
 
 
 def _check_tube_rows(arrs: list[np.ndarray], meta: list[tuple[str, str]], nframes: Mapping[str, Any],
-                     fatal: ProblemList, soft: ProblemList) -> None:
-    """Row checks of structurally valid tubes: finite, integer contiguous frames, box order, frame range."""
+                     fatal: ProblemList, soft: ProblemList, ncols: int) -> np.ndarray:
+    """Row checks of structurally valid tubes: finite, integer contiguous frames, box order, frame range.
+
+    Returns the tubes concatenated as float64 (reused to flatten them).
+    """
+    full = _concat(arrs, ncols)
     if not arrs:
-        return
+        return full
     lens = np.array([len(a) for a in arrs])
     tube_of = np.repeat(np.arange(len(arrs)), lens)
-    cat = np.concatenate([a[:, :5] for a in arrs]).astype(np.float64)
+    cat = full[:, :5]
     frames = cat[:, 0]
 
     def where(i: int, fld: str | None = None) -> dict:
@@ -332,9 +340,11 @@ def _check_tube_rows(arrs: list[np.ndarray], meta: list[tuple[str, str]], nframe
     with np.errstate(invalid="ignore"):
         _report_rows(soft, finite & ((cat[:, 3] < cat[:, 1]) | (cat[:, 4] < cat[:, 2])),
                      "box has x2 < x1 or y2 < y1", lambda i: where(i, "box"))
-        nf = np.array([_nframes(nframes, meta[t][0]) for t in range(len(arrs))], dtype=np.float64)[tube_of]
+        per_video = {m[0]: _nframes(nframes, m[0]) for m in meta}
+        nf = np.array([per_video[m[0]] for m in meta], dtype=np.float64)[tube_of]
         out = integer & ((frames < 1) | (frames > nf))
     _report_rows(soft, out, "frame outside 1..nframes of the video", lambda i: where(i, "frame"))
+    return full
 
 
 def _num(x: float) -> int | float:
@@ -417,7 +427,7 @@ def _check_gt(obj: Any, fatal: ProblemList, soft: ProblemList) -> MultiSportsGT 
                 else:
                     arrs.append(t)
                     meta.append((str(v), what))
-    _check_tube_rows(arrs, meta, nframes, fatal, soft)
+    _check_tube_rows(arrs, meta, nframes, fatal, soft, 5)
     return MultiSportsGT(list(labels), splits["test_videos"], splits["train_videos"], dict(nframes),
                          {v: tuple(r) for v, r in resolution.items() if isinstance(r, (tuple, list))},
                          {v: {int(k): list(t) for k, t in d.items()} for v, d in gttubes.items()
@@ -515,8 +525,8 @@ def _check_video_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: Pro
     if missing:
         soft.add(f"{len(missing)} label keys missing (scored as no detections): "
                  f"{', '.join(gt.labels[i] for i in missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    _check_tube_rows(arrs, meta, gt.nframes, fatal, soft)
+    cat = _check_tube_rows(arrs, meta, gt.nframes, fatal, soft, 6)
     if fatal:
         return None
     return VideoDetections(_flatten_tubes(arrs, np.array(labs, np.int64), np.array(vids, np.int64),
-                                          np.array(scores), 6, names))
+                                          np.array(scores), 6, names, cat))
