@@ -9,8 +9,10 @@ column is the score (for GT the person id, which the official scorer also reads 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ __all__ = ["AvaBoxes", "read_ava_csv", "write_ava_csv", "read_labelmap", "write_
            "read_exclusions", "validate_ava", "keyframe_keys", "filter_labels", "detect_kind"]
 
 _CHUNK = 1 << 23  # bytes parsed per vectorized step; bounds temporary memory
+_THREADS = min(2, os.cpu_count() or 1)  # chunks parsed in parallel
 
 
 @dataclass
@@ -135,8 +138,9 @@ def _parse_numbers(buf: bytes, ap: np.ndarray, fs: np.ndarray, w: np.ndarray) ->
     return vals, bad
 
 
-def _scan_chunk(buf: bytes, line0: int, vocab: dict[str, int]) -> tuple:
-    """Scan one chunk of whole lines (ending with a newline)."""
+def _scan_chunk(buf: bytes, line0: int) -> tuple:
+    """Scan one chunk of whole lines (ending with a newline): video names of the chunk, then per good
+    line its video (index into those names), line number, column count and numbers; bad lines."""
     a = np.frombuffer(buf, np.uint8)
     ap = np.concatenate([a, np.zeros(32, np.uint8)])
     delim = np.flatnonzero((a == 44) | (a == 10))
@@ -181,37 +185,45 @@ def _scan_chunk(buf: bytes, line0: int, vocab: dict[str, int]) -> tuple:
     change[1:] = (V[1:] != V[:-1]).any(axis=1)
     heads = np.flatnonzero(change)
     names = [b.decode("utf-8", "replace") for b in V[heads].view(f"S{width}").ravel().tolist()]
-    ids = np.array([vocab.setdefault(s, len(vocab)) for s in names], dtype=np.int32)
-    video = ids[np.cumsum(change) - 1] if len(gl) else np.zeros(0, np.int32)
+    video = (np.cumsum(change) - 1).astype(np.int32)
     bad = sorted(set(lineno[~good & ~blank].tolist()) | set(lineno[gl[badline]].tolist()))
     keep = ~badline
-    return video[keep], lineno[gl][keep], ncols[gl][keep], out[keep], bad
+    return names, video[keep], lineno[gl][keep], ncols[gl][keep], out[keep], bad
 
 
 def _scan(path: str | Path) -> _Scan:
-    """Vectorized scan of a whole AVA CSV file (chunked to bound memory)."""
+    """Vectorized scan of a whole AVA CSV file, in chunks of whole lines (bounded temporary memory)
+    spread over ``_THREADS`` threads (numpy releases the GIL); results are merged in file order."""
     data = Path(path).read_bytes()
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     if data and not data.endswith(b"\n"):
         data += b"\n"
-    vocab: dict[str, int] = {}
-    parts, pos, line0, bad = [], 0, 0, []
+    spans, pos, line0 = [], 0, 0
     while pos < len(data):
         end = data.rfind(b"\n", pos, pos + _CHUNK) + 1 if pos + _CHUNK < len(data) else len(data)
         if end <= pos:  # a single line longer than the chunk
             end = data.find(b"\n", pos) + 1
-        chunk = data[pos:end]
-        v, ln, nc, vals, b = _scan_chunk(chunk, line0, vocab)
-        parts.append((v, ln, nc, vals))
-        bad += b
-        line0 += chunk.count(b"\n")
+        spans.append((pos, end, line0))
+        line0 += data.count(b"\n", pos, end)
         pos = end
+    work = lambda span: _scan_chunk(data[span[0]:span[1]], span[2])  # noqa: E731
+    if _THREADS > 1 and len(spans) > 1:
+        with ThreadPoolExecutor(_THREADS) as pool:
+            parts = list(pool.map(work, spans))
+    else:
+        parts = [work(sp) for sp in spans]
+    vocab: dict[str, int] = {}
+    videos, bad = [], []
+    for names, v, _, _, _, b in parts:
+        ids = np.array([vocab.setdefault(n, len(vocab)) for n in names] + [0], dtype=np.int32)
+        videos.append(ids[v])
+        bad += b
     if not parts:
         return _Scan([], np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64),
                      np.zeros((0, 7)), [])
-    cat = [np.concatenate([p[i] for p in parts]) for i in range(4)]
-    return _Scan(list(vocab), cat[0], cat[1], cat[2], cat[3], bad)
+    cat = [np.concatenate([p[i] for p in parts]) for i in (2, 3, 4)]
+    return _Scan(list(vocab), np.concatenate(videos), cat[0], cat[1], cat[2], bad)
 
 
 # ----------------------------------------------------------------------------- public API
