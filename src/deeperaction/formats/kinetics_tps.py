@@ -9,9 +9,11 @@ Uses ``orjson`` to parse when it is installed (about 2x faster), else the standa
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,9 @@ def load_json(path: str | Path) -> Any:
         raise InputError(f"{what}: {e.msg} at line {e.lineno} column {e.colno}", file=path) from None
 
 
+_get_humans, _get_box, _get_parts, _get_verb = (itemgetter(k) for k in ("humans", "box", "parts", "verb"))
+
+
 class _Slow(Exception):
     """The fast path met something unexpected: run the full validator to name the problems."""
 
@@ -109,78 +114,65 @@ def _offsets(counts: list[int]) -> np.ndarray:
     return out
 
 
+def _only(items: list, t: type) -> None:
+    if not set(map(type, items)) <= {t}:
+        raise _Slow
+
+
 def _columns(actions: dict, part_obj: dict, kind: str, files: tuple[Path, Path]) -> TpsSet:
-    """Flatten the part file into a TpsSet, checking as it goes; raises _Slow on anything wrong."""
-    if type(part_obj) is not dict:
+    """Flatten the part file into a TpsSet with C-level map/chain passes (no Python loop per part);
+    raises _Slow on anything unexpected so that the full validator can name it."""
+    if type(part_obj) is not dict or not actions.keys() >= part_obj.keys():
         raise _Slow
     gt = kind == "gt"
-    videos = list(part_obj)
-    fv: list[int] = []
-    fnames: list[str] = []
-    fnh: list[int] = []
-    hb: list = []
-    hnp: list[int] = []
-    pn: list[str] = []
-    pb: list = []
-    pv: list = []
-    pnq: list[int] = []
-    pnv: list[int] = []
+    chain = itertools.chain.from_iterable
     try:
-        for vi, (vid, frames) in enumerate(part_obj.items()):
-            if type(frames) is not dict or vid not in actions:
+        video_frames = list(part_obj.values())
+        _only(video_frames, dict)
+        fnames = list(chain(video_frames))
+        humans_lists = list(map(_get_humans, chain(map(dict.values, video_frames))))
+        _only(humans_lists, list)
+        humans = list(chain(humans_lists))
+        hb = list(map(_get_box, humans))
+        parts_dicts = list(map(_get_parts, humans))
+        _only(parts_dicts, dict)
+        pn = list(chain(parts_dicts))
+        parts = list(chain(map(dict.values, parts_dicts)))
+        pb = list(map(_get_box, parts))
+        pv = list(map(_get_verb, parts))
+        if not gt:
+            _only(pb, list)
+            _only(pv, list)
+            pnq = list(map(len, pb))
+            if pnq != list(map(len, pv)):
                 raise _Slow
-            for fname, fr in frames.items():
-                humans = fr["humans"]
-                if type(humans) is not list:
-                    raise _Slow
-                fv.append(vi)
-                fnames.append(fname)
-                fnh.append(len(humans))
-                for h in humans:
-                    hb.append(h["box"])
-                    parts = h["parts"]
-                    if type(parts) is not dict:
-                        raise _Slow
-                    hnp.append(len(parts))
-                    pn.extend(parts)
-                    if gt:
-                        for p in parts.values():
-                            pb.append(p["box"])
-                            pv.append(p["verb"])
-                    else:
-                        for p in parts.values():
-                            b, v = p["box"], p["verb"]
-                            if type(b) is not list or type(v) is not list:
-                                raise _Slow
-                            pb.extend(b)
-                            pv.extend(v)
-                            pnq.append(len(b))
-                            pnv.append(len(v))
+            pb = list(chain(pb))
+            pv = list(chain(pv))
     except (KeyError, TypeError, AttributeError):
         raise _Slow from None
     frame_num = np.fromiter(map(frame_number, fnames), dtype=np.float64, count=len(fnames))
     if np.isnan(frame_num).any():  # frame_number gives None -> nan
         raise _Slow
-    n_f, n_h, n_p = len(fnames), len(hb), len(pn)
-    frame_h0 = _offsets(fnh)
-    if not gt and n_f and np.diff(frame_h0).max() > MAX_HUMANS:
+    n_p = len(pn)
+    frame_h0 = _offsets(list(map(len, humans_lists)))
+    if not gt and len(fnames) and np.diff(frame_h0).max() > MAX_HUMANS:
         raise _Slow
-    human_box = _boxes(hb, n_h)
+    human_box = _boxes(hb, len(hb))
     part_name, part_names = _intern(pn, list(PARTS))
     if len(part_names) > len(PARTS):
         raise _Slow
     if gt:
         part_q0 = np.arange(n_p + 1, dtype=np.int64)
     else:
-        nq = np.asarray(pnq, dtype=np.int64)
-        if (nq != np.asarray(pnv, dtype=np.int64)).any() or (nq > MAX_PROPOSALS).any():
-            raise _Slow
         part_q0 = _offsets(pnq)
+        if n_p and np.diff(part_q0).max() > MAX_PROPOSALS:
+            raise _Slow
     prop_box = _boxes(pb, int(part_q0[-1]))
     prop_state, states = _intern(pv, [])
-    return TpsSet(kind, actions, videos, np.asarray(fv, dtype=np.int64), frame_num.astype(np.int64),
-                  frame_h0, human_box, _offsets(hnp), part_name, part_q0, prop_box, prop_state,
-                  part_names, states, files)
+    frame_video = np.repeat(np.arange(len(video_frames)), list(map(len, video_frames)))
+    return TpsSet(kind, actions, list(part_obj), frame_video, frame_num.astype(np.int64), frame_h0,
+                  human_box, _offsets(list(map(len, parts_dicts))), part_name, part_q0, prop_box,
+                  prop_state, part_names, states, files)
 
 
 def _check(kind: str) -> None:

@@ -113,8 +113,9 @@ def evaluate_tps(gt: TpsSet, pred: TpsSet, *, human_iou: float = 0.5, part_iou: 
     qo, q = expand_ranges(pred.part_q0[np.maximum(pp, 0)], n_prop)
     gq = gt.part_q0[gpart[qo]]
     st = _vocab_map(pred.states, gt.states, -2)[pred.prop_state[q]] if len(q) else np.zeros(0, int)
+    same = st == gt.prop_state[gq]  # only proposals with the GT state can earn credit
+    qo, q, gq = qo[same], q[same], gq[same]
     iou = part_iou64(gt.prop_box[gq], pred.prop_box[q])
-    iou = np.where(st == gt.prop_state[gq], iou, -np.inf)
     best = np.full(len(pp), -np.inf)
     np.maximum.at(best, qo, iou)
     inv_n = np.divide(1.0, n_prop, out=np.zeros(len(pp)), where=n_prop > 0)
