@@ -166,6 +166,8 @@ def _worst_videos_ms(gt, tubes, det, m: dict, names: list[str], k: int) -> list[
     miss = used & ~m["gt_hit"]
     n_miss = np.bincount(tubes.video[miss], minlength=nv)
     out = []
+    inv = np.full(len(det), -1, np.int64)
+    inv[m["order"]] = np.arange(len(m["order"]))
     for v in np.argsort(-n_miss, kind="stable")[:k].tolist():
         if n_miss[v] == 0:
             break
@@ -178,10 +180,9 @@ def _worst_videos_ms(gt, tubes, det, m: dict, names: list[str], k: int) -> list[
         cand = np.flatnonzero((det.video == v) & (det.start <= mid) & (det.end >= mid))
         cand = cand[np.argsort(-det.score[cand], kind="stable")[:5]]
         p_boxes = []
-        pos = {int(d): i for i, d in enumerate(m["order"].tolist())} if len(cand) else {}
         for d in cand.tolist():
             row = det.offsets[d] + (mid - det.start[d])
-            ty = m["types"][pos[d]] if d in pos else 4
+            ty = m["types"][inv[d]] if inv[d] >= 0 else 4
             p_boxes.append([*map(float, det.boxes[row, :4]), names[det.label[d]], float(det.score[d]),
                             "true positive" if ty < 0 else FP_TYPES[ty]])
         out.append({"video": gt.test_videos[v], "missed": int(n_miss[v]), "gt_tubes": int((tubes.video == v).sum()),
@@ -230,17 +231,18 @@ def analyze_ava(gt, pred, labelmap: Mapping[int, str] | None = None, *, iou: flo
     # worst keyframes: most missed GT boxes
     miss_keys, n_miss = np.unique(g_key[used][missed], return_counts=True)
     out = []
+    inv = np.full(len(pred), -1, np.int64)
+    inv[m["order"]] = np.arange(len(m["order"]))
     for i in np.argsort(-n_miss, kind="stable")[:worst].tolist():
         key = miss_keys[i]
         g = np.flatnonzero(g_key == key)
         p = np.flatnonzero(p_key == key)
         p = p[np.argsort(-pred.score[p], kind="stable")[:5]]
-        pos = {int(d): j for j, d in enumerate(m["order"].tolist())} if len(p) else {}
         out.append({"video": gt.videos[gt.video[g[0]]], "timestamp": float(gt.timestamp[g[0]]),
                     "missed": int(n_miss[i]), "normalized": True,
                     "gt": [[*map(float, gt.boxes[j]), names[gt.label[j]], bool(m["gt_hit"][j])] for j in g],
                     "pred": [[*map(float, pred.boxes[d]), names[pred.label[d]], float(pred.score[d]),
-                              _type_name(m["types"][pos[d]]) if d in pos else "ignored"] for d in p]})
+                              _type_name(m["types"][inv[d]]) if inv[d] >= 0 else "ignored"] for d in p]})
     s["worst"] = out
     return {"frame": s, "classes": [names[c] for c in classes]}
 
