@@ -31,6 +31,9 @@ _STATES = {
 }
 
 
+GEN_VERSION = 2  # bump when the generated data change (names the cache folder)
+
+
 def part_states(part: str) -> list[str]:
     """State vocabulary of a part (``none`` first, as it is by far the most frequent)."""
     return ["none", "others"] + list(_STATES[part.split("_")[-1]])
@@ -72,13 +75,13 @@ def make_tps(n_videos: int, seed: int = 0, hard: bool = False) -> tuple[dict, di
         for f in range(n_frames):
             name = f"img_{5 * f + 1:05d}.json"
             humans, preds = [], []
-            present = 0 if rng.random() < 0.12 else int(rng.integers(1, n_people + 1))
+            present = 0 if rng.random() < 0.08 else int(rng.integers(1, n_people + 1))
             for _ in range(present):
                 bw, bh = rng.uniform(0.15, 0.5) * w, rng.uniform(0.4, 0.95) * h
                 cx, cy = rng.uniform(bw / 2, w - bw / 2), rng.uniform(bh / 2, h - bh / 2)
                 hb = _box(rng, w, h, cx, cy, bw, bh, floats)
                 parts = {}
-                for p in sorted(rng.choice(10, int(rng.integers(2, 10)), replace=False)):
+                for p in sorted(rng.choice(10, int(rng.integers(3, 10)), replace=False)):
                     pn = PARTS[p]
                     s = 0.12 if pn in ("head", "hip") else 0.09
                     pb = _box(rng, w, h, rng.uniform(hb[0], hb[2]), rng.uniform(hb[1], hb[3]),
@@ -137,7 +140,7 @@ def ensure(quick: bool = False, *, videos: int | None = None, seed: int = 0, har
            out: Path | None = None) -> Path:
     """Generate once and cache: returns the folder holding gt_dir and pred_dir."""
     n = videos or (93 if quick else 932)
-    out = out or Path("bench_out") / "tps" / (f"v{n}_s{seed}" + ("_hard" if hard else ""))
+    out = out or Path("bench_out") / "tps" / (f"g{GEN_VERSION}_v{n}_s{seed}" + ("_hard" if hard else ""))
     done = out / "DONE"
     if not done.exists():
         write(out, make_tps(n, seed, hard))
