@@ -3,7 +3,10 @@
 ``python -m bench.bench_eval_multisports [--quick]`` (from the repo root). Inputs come from
 ``bench.gen_multisports`` in a separate process, so the peak memory here is reading + scoring only.
 Reference: the official ``evaluate_multisports.py`` takes ~25 s for frame-mAP + the 9 video-mAP
-thresholds of V@0.1:0.9 on this size (issue 2); we score all 28 official video thresholds at once.
+thresholds of V@0.1:0.9 on this size (issue 2); run here on the generated full case it used 64.9 s of CPU
+(281 s wall on a busy 2-core machine) and printed F@0.5 42.83983863242973, V@0.1:0.9 44.61383621575176,
+which our numbers equal bit for bit. We score all 28 official video thresholds at once; the notes give
+CPU seconds too, the fair comparison on a shared machine.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import time
 
 from bench._util import emit, peak_mib, timer
 
-OFFICIAL_FULL_S = 25.0
+OFFICIAL_FULL_S = 25.0  # issue 2's figure for the official scorer (frame-mAP + 9 video thresholds)
+OFFICIAL_FULL = (42.83983863242973, 44.61383621575176)  # official F@0.5, V@0.1:0.9 on the generated full case
 
 
 def main() -> None:
@@ -47,6 +51,8 @@ def main() -> None:
     with timer() as t_2021:
         r21 = evaluate_multisports(gt, fd, vd, protocol="2021")
     c_2021 = cpu_s()
+    if size == "full" and (r22.per_threshold["F@0.5"], r22.headline) != OFFICIAL_FULL:
+        print("warning: 2022 numbers differ from the official run on this case", file=sys.stderr)
     note = (f"{len(gt.test_videos)} videos, {len(gt.tube_arrays())} tubes, {len(fd) // 1000}k frame dets, "
             f"{len(vd.tubes) // 1000}k tubes detected")
     ref = OFFICIAL_FULL_S if size == "full" else None
