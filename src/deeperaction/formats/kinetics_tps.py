@@ -248,7 +248,9 @@ def validate_tps(paths: str | Path | Iterable[str | Path], kind: str | None = No
             out.extend(pl)
         elif k not in KINDS:
             pl = ProblemList(p)
-            pl.add("cannot tell gt from pred by the name: pass kind 'gt' or 'pred' (--kind)")
+            pl.add("no gt_/pred_ result files in this folder" if p.is_dir() and guess_kind(p) is None
+                   and not any(f.exists() for kk in KINDS for f in official_paths(p, kk)) else
+                   "cannot tell gt from pred by the name: pass kind 'gt' or 'pred' (--kind)")
             out.extend(pl)
         elif p.is_dir():
             out.extend(_validate_files(*official_paths(p, k), k))

@@ -4,6 +4,10 @@ Per GT frame: humans matched by Hungarian assignment (IoU > human_iou); each GT 
 human earns 1/N_p if one of the N_p proposals of that part has IoU >= part_iou and the same state.
 Frame value = credit / GT parts; PSC = mean over countable frames (1.0 if none); Score = mean over
 videos of correct_action * #{t in 1..9999: t/10000 <= PSC} / 10000. Also the official sweep.
+
+Where the official code crashes we choose: a GT video without predicted action -> InputError (or,
+with ``allow_missing``, scored wrong with PSC 0); a predicted video with an action but no part entry
+-> its frames count as absent (0); the reader already refuses > 10 humans or > 5 proposals anywhere.
 """
 from __future__ import annotations
 
@@ -34,9 +38,9 @@ def area_score(psc: np.ndarray, correct: np.ndarray) -> float:
 
 
 def _vocab_map(src: list[str], dst: list[str], missing: int) -> np.ndarray:
+    """Index of each ``src`` string in ``dst`` (``missing`` where absent)."""
     index = {s: i for i, s in enumerate(dst)}
-    return np.array([index.get(s, missing) for s in src] + [missing], dtype=np.int64)[:len(src)] \
-        if src else np.zeros(0, np.int64)
+    return np.array([index.get(s, missing) for s in src], dtype=np.int64).reshape(-1)
 
 
 def _check_thr(name: str, v: float) -> None:
