@@ -37,10 +37,14 @@ MARGIN = 1.3
 """Canvas size relative to the frame (room for pan and zoom)."""
 
 
-def paint_background(rng: np.random.Generator, size: tuple[int, int], clutter: int) -> tuple[np.ndarray, float]:
-    """A canvas ``(H*MARGIN, W*MARGIN, 3)`` with wall, floor and clutter; returns it and the horizon row."""
-    w, h = int(size[0] * MARGIN), int(size[1] * MARGIN)
-    horizon = h * rng.uniform(0.3, 0.5)
+def canvas_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the background canvas for a frame ``size``."""
+    return int(size[0] * MARGIN), int(size[1] * MARGIN)
+
+
+def paint_background(rng: np.random.Generator, size: tuple[int, int], clutter: int, horizon: float) -> np.ndarray:
+    """A canvas ``(H*MARGIN, W*MARGIN, 3)`` with wall above the ``horizon`` row, floor below, and clutter."""
+    w, h = canvas_size(size)
     wall, floor = rng.integers(60, 230, 3), rng.integers(40, 200, 3)
     y = np.arange(h, dtype=np.float32)[:, None, None]
     grad = np.where(y < horizon, wall * (0.85 + 0.3 * y / h), floor * (0.7 + 0.5 * (y - horizon) / h))
@@ -69,7 +73,7 @@ def paint_background(rng: np.random.Generator, size: tuple[int, int], clutter: i
         else:
             pts = np.array([[x0, y0], [x0 + bw, y0 + bh // 3], [x0 + bw // 2, y0 + bh]], np.int32)
             cv2.fillConvexPoly(img, pts, c, cv2.LINE_AA)
-    return img, float(horizon)
+    return img
 
 
 def camera_path(rng: np.random.Generator, T: int, fps: float, size: tuple[int, int], preset: Preset) -> np.ndarray:

@@ -17,7 +17,7 @@ from deeperaction.synth.humans import Body, forward_kinematics, project, sample_
 from deeperaction.synth.layouts import PersonSpec, VideoSpec
 from deeperaction.synth.motions import Instance, compose_timeline
 from deeperaction.synth.render import PersonGeometry, draw_person, person_geometry
-from deeperaction.synth.scenes import (PRESETS, apply_affine, camera_path, lighting, make_distractors, noise_bank,
+from deeperaction.synth.scenes import (PRESETS, camera_path, canvas_size, lighting, make_distractors, noise_bank,
                                        paint_background)
 
 MIN_VISIBLE = 0.3
@@ -77,15 +77,13 @@ class Scene:
         self.P = PRESETS[spec.preset]
         w, h = spec.size
         T, fps = spec.n_frames, spec.fps
-        rng = np.random.default_rng([spec.seed, 1])
-        self.canvas, horizon = paint_background(rng, spec.size, self.P.clutter)
-        hc, wc = self.canvas.shape[:2]
+        rng = np.random.default_rng([spec.seed, 1])      # geometry stream: labels never depend on pixels
+        wc, hc = canvas_size(spec.size)
+        horizon = hc * rng.uniform(0.3, 0.5)
         self.M = camera_path(rng, T, fps, spec.size, self.P)
         zoom = self.M[:, 0, 0]
-        self.gain = lighting(rng, T, fps, self.P.light)
-        self.noise = noise_bank(rng, spec.size, self.P.noise)
-        self.distractors = make_distractors(rng, self.P.distractors, spec.size)
-        self.noise_idx = rng.integers(0, max(1, len(self.noise)), T)
+        self._horizon = horizon
+        self._pixels = False
         self.light = np.array([-0.5, -0.85]) / np.hypot(0.5, 0.85)
         self.floor = (horizon, hc / 2 + h * 0.46)   # ground rows from the horizon to near the frame bottom
         k = 0.8 * h / (1.75 * (self.floor[1] - horizon))
@@ -132,8 +130,21 @@ class Scene:
     def labels(self) -> VideoLabels:
         return VideoLabels(self.spec, sorted((q[1] for q in self.people), key=lambda p: p.track_id))
 
+    def _prepare_pixels(self) -> None:
+        """Background, lighting, noise and distractors: made on the first rendered frame (own random stream)."""
+        spec = self.spec
+        rng = np.random.default_rng([spec.seed, 2])
+        self.canvas = paint_background(rng, spec.size, self.P.clutter, self._horizon)
+        self.gain = lighting(rng, spec.n_frames, spec.fps, self.P.light)
+        self.noise = noise_bank(rng, spec.size, self.P.noise)
+        self.distractors = make_distractors(rng, self.P.distractors, spec.size)
+        self.noise_idx = rng.integers(0, max(1, len(self.noise)), spec.n_frames)
+        self._pixels = True
+
     def frame(self, t: int) -> np.ndarray:
         """Render frame ``t`` (RGB uint8)."""
+        if not self._pixels:
+            self._prepare_pixels()
         w, h = self.spec.size
         img = cv2.warpAffine(self.canvas, self.M[t], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         ts = t / self.spec.fps
