@@ -2,7 +2,7 @@
 
 CSV rows are ``video, timestamp, x1, y1, x2, y2, action, person|score`` with boxes normalized to
 [0, 1]; a 2-column row ``video, timestamp`` marks a keyframe without boxes. Reading is columnar
-numpy (a vectorized byte parser, ~1 s per million rows) because test-set detection files hold
+numpy (a vectorized byte parser, ~1.5 CPU-s per million rows) because test-set detection files hold
 ~1.7M rows. Rules follow the official ``get_ava_performance.py``: 7- or 8-column box rows, the 8th
 column is the score (for GT the person id, which the official scorer also reads as a float).
 """

@@ -6,12 +6,16 @@ removed from both; per keyframe and class, degenerate detections dropped, IoU wi
 float64, each detection takes its argmax GT (first on ties) and is a TP if IoU >= ``iou`` and that
 GT is unused; per class AP all-point; mAP = nanmean over classes with GT.
 
-Tie rule: the official sorts each class by ``argsort()[::-1]`` (numpy's unstable sort). Here equal
-scores are ordered "later first", i.e. ``argsort(kind="stable")[::-1]`` over the official
-concatenation order (keyframes by first detection row, then within a keyframe by descending
-score, file order among equal scores) -- what numpy 1.x's introsort does on short runs.
-Results with distinct scores per class are exact; tied ones can differ from run to run of the
-official code itself.
+Tie rule: the official sorts each class by ``argsort()[::-1]`` (numpy's unstable introsort), so
+equal scores come out in an order that depends on the numpy build. ``ties="later-first"`` (default,
+deterministic) orders them as ``argsort(kind="stable")[::-1]`` over the official concatenation
+order (keyframes by first detection row, then inside a keyframe by descending score, file order
+among equal scores) -- what numpy 1.x does on runs of <= 16. ``ties="numpy"`` replays the official
+order exactly (including its heap layout inside a keyframe) and calls ``argsort()[::-1]``: equal
+to the official scorer run with the same numpy. Checked against the official code (@82304fa9, with
+numpy 1.26): both fixtures in both modes; 30 random tie-free cases (exclusions, 7-column rows,
+duplicate GT, top-50 cuts, degenerate boxes, unknown ids, "902"/"0902" timestamps) equal to 1e-12
+in both modes; 30 random tied cases equal in ``numpy`` mode, within 0.0065 mAP in ``later-first``.
 """
 from __future__ import annotations
 
