@@ -41,15 +41,17 @@ def skeleton_features(kp: torch.Tensor) -> torch.Tensor:
 
 
 class GraphBlock(nn.Module):
-    """Graph convolution over joints (fixed adjacency, learnable edge weights) then temporal convolution."""
+    """Graph convolution over joints (fixed adjacency, learnable edge weights) then a separable temporal
+    convolution, with a residual connection."""
 
     def __init__(self, cin: int, cout: int, adj: torch.Tensor, stride: int = 1, kernel_t: int = 9):
         super().__init__()
         self.register_buffer("adj", adj)
         self.edge = nn.Parameter(torch.ones_like(adj))
         self.spatial = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-        self.temporal = nn.Sequential(nn.Conv2d(cout, cout, (kernel_t, 1), (stride, 1), (kernel_t // 2, 0)),
-                                      nn.BatchNorm2d(cout))
+        self.temporal = nn.Sequential(  # depthwise over time, then pointwise: cheap on a CPU
+            nn.Conv2d(cout, cout, (kernel_t, 1), (stride, 1), (kernel_t // 2, 0), groups=cout),
+            nn.Conv2d(cout, cout, 1), nn.BatchNorm2d(cout))
         self.skip = (nn.Identity() if cin == cout and stride == 1 else
                      nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout)))
 

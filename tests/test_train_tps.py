@@ -1,0 +1,93 @@
+"""`deeperaction train tps` end to end on the toy set in the Kinetics-TPS layout: video model through the
+clip cache, skeleton model on keypoints, user errors as exit 2, and a 2-process torchrun (gloo, CPU)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from deeperaction.cli import app
+from deeperaction.datasets.toy import write_toy_tps
+from deeperaction.train.logging import read_metrics
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a shared, oversubscribed CI machine OpenMP spinning makes 2 threads ~10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+REPO = Path(__file__).resolve().parents[1]
+TOY_CFG = REPO / "configs" / "toy_tiny3d.yaml"
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return write_toy_tps(tmp_path_factory.mktemp("toytps"), 64, frames=16, size=(40, 48), seed=1, speed=2.0)
+
+
+def _sets(toy: Path, out: Path, *extra: str) -> list[str]:
+    args = [f"data.root={toy}", f"train.out={out}", "data.cache_size=[40, 48]", "data.crop=32",
+            "train.epochs=4", "train.batch_size=8", "data.val_fraction=0.25", *extra]
+    return [a for x in args for a in ("--set", x)]
+
+
+def test_cli_trains_video_model_through_the_cache(toy, tmp_path):
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *_sets(toy, tmp_path / "run", f"data.cache={toy / 'cache'}"),
+                                   "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["eval"]["videos"] == 15 and summary["eval"]["accuracy"] >= 0.5, summary  # chance 0.25
+    assert (toy / "cache" / "index.json").is_file() and (tmp_path / "run" / "classes.txt").is_file()
+    steps = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "step"]
+    assert steps[-1]["loss"] < steps[0]["loss"]
+    # resume auto on a finished run: nothing left to do, same result
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *_sets(toy, tmp_path / "run", f"data.cache={toy / 'cache'}"),
+                                   "--resume", "auto"])
+    assert res.exit_code == 0, res.output
+
+
+def test_cli_trains_skeleton_model(toy, tmp_path):
+    sets = _sets(toy, tmp_path / "sk", "model.kind=skeleton", "data.clip_len=12", "data.frame_stride=1",
+                 "optim.name=adamw", "optim.lr=0.005", "optim.weight_decay=0.01", "train.epochs=4")
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *sets, "--json", str(tmp_path / "s.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "s.json").read_text())["eval"]["accuracy"] >= 0.5
+
+
+def test_cli_user_errors_exit_2(toy, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim: {lr: fast}\n")
+    res = CliRunner().invoke(app, ["train", "tps", str(bad)])
+    assert res.exit_code == 2 and "optim.lr" in res.output
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), "--set", f"data.root={tmp_path}"])
+    assert res.exit_code == 2 and "gt_vid_result.json" in res.output
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *_sets(toy, tmp_path / "x", "train.batch_size=1000")])
+    assert res.exit_code == 2 and "train.batch_size" in res.output
+    res = CliRunner().invoke(app, ["train", "tps", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2
+
+
+def test_torchrun_two_processes_gloo(toy, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "deeperaction", "train", "tps", str(TOY_CFG),
+           *_sets(toy, tmp_path / "ddp", "train.epochs=2", "train.batch_size=8", f"data.cache={toy / 'cache'}"),
+           "--json", str(tmp_path / "d.json")]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = read_metrics(tmp_path / "ddp" / "metrics.jsonl")
+    assert [r["world"] for r in records if r["kind"] == "start"] == [2]  # rank 0 logs alone
+    evals = [r for r in records if r["kind"] == "eval"]
+    assert evals[-1]["videos"] == 15  # both ranks' shares of the held-out set, summed
+    assert evals[-1]["step"] == 2 * (49 // 2 // 8)  # 49 training videos split over 2 ranks, batch 8
+    final = json.loads((tmp_path / "d.json").read_text())["eval"]
+    assert final == pytest.approx({k: evals[-1][k] for k in ("accuracy", "top5", "videos")}, abs=1e-6)
