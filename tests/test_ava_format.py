@@ -178,3 +178,8 @@ def test_exclusions(tmp_path):
     with pytest.raises(InputError) as e:
         read_exclusions(p)
     assert len(e.value.problems) == 2
+
+
+def test_detect_kind(official):
+    assert ava.detect_kind(official / "ava" / "tied" / "gt.csv") == "gt"
+    assert ava.detect_kind(official / "ava" / "tied" / "detections.csv") == "pred"

@@ -438,8 +438,12 @@ def validate_ava(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str]
     return problems
 
 
-def detect_kind(path: str | Path) -> str:
-    """Guess ``"gt"`` or ``"pred"``: a file whose 8th column holds only integers is GT (person ids)."""
-    s = _scan(path)
-    last = s.values[s.ncols == 8, 6]
+def detect_kind(path: str | Path, head: int = 1 << 20) -> str:
+    """Guess ``"gt"`` or ``"pred"`` from the first ``head`` bytes: GT's 8th column holds integers
+    (person ids), detections' holds scores."""
+    with open(path, "rb") as f:
+        data = f.read(head).replace(b"\r\n", b"\n")
+    data = data[:data.rfind(b"\n") + 1] if b"\n" in data else data + b"\n"
+    _, _, _, ncols, values, _ = _scan_chunk(data, 0)
+    last = values[ncols == 8, 6]
     return "gt" if np.all(np.isfinite(last) & (last == np.floor(last))) else "pred"
