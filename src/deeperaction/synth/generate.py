@@ -83,7 +83,7 @@ def generate(out: str | Path, videos: int = 10, seed: int = 0, task: str = "all"
         "size": list(size), "fps": fps, "preset": preset, "videos_per_task": videos,
         "vocabulary": {"actions": list(ACTION_NAMES), "part_states": {k: list(v) for k, v in PART_STATES.items()},
                        "state_rules": [list(r) for r in STATE_RULES]},
-        "splits": {SPLIT_DIRS[s]: sorted(lab.spec.video_id for lab, s2 in zip(labels, [splits[i % videos] for i in range(len(labels))]) if s2 == s)
+        "splits": {SPLIT_DIRS[s]: [lab.spec.video_id for i, lab in enumerate(labels) if splits[i % videos] == s]
                    for s in ("training", "validation", "testing")},
         "ground_truth": gt,
         "videos": [{"id": lab.spec.video_id, "task": lab.spec.task, "index": i % videos, "seed": lab.spec.seed,
