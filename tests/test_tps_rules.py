@@ -154,3 +154,16 @@ def test_wrong_action_scores_zero(tmp_path):
     r = _score(tmp_path, {"v": {"img_00001.json": {"humans": [GT_H]}}},
                {"v": {"img_00001.json": {"humans": [_pred()]}}}, pred_vid={"v": "b"})
     assert r.per_video["v"] == 1.0 and r.headline == 0.0
+
+
+def test_empty_sets(tmp_path):
+    # a GT video with no frames and one with only empty frames: PSC 1.0 each (official), no predicted frames
+    r = _score(tmp_path, {"v": {}, "w": {"img_00001.json": {"humans": []}}}, {"v": {}})
+    assert r.per_video == {"v": 1.0, "w": 1.0} and r.headline == pytest.approx(0.9999)
+
+
+def test_pred_humans_without_parts_or_proposals(tmp_path):
+    gt = {"v": {"img_00001.json": {"humans": [GT_H]}}}
+    empty = _h([0, 0, 99, 99], {"head": {"box": [], "verb": []}})
+    r = _score(tmp_path, gt, {"v": {"img_00001.json": {"humans": [_h([0, 0, 99, 99], {}), empty]}}})
+    assert r.per_video["v"] == 0.0 and r.tables["counts"]["matched_humans"] == 1

@@ -89,7 +89,7 @@ def evaluate_tps(gt: TpsSet, pred: TpsSet, *, human_iou: float = 0.5, part_iou: 
     pf[~has_pred[fv]] = -1
     in_pred = pf >= 0
     ng = gt.frame_counts()
-    npr = np.where(in_pred, pred.frame_counts()[pf], 0)
+    npr = np.r_[pred.frame_counts(), 0][pf]  # pf == -1 picks the trailing 0
     parts_per_h = np.diff(gt.human_p0)
     h_frame = np.repeat(np.arange(gt.n_frames), ng)
     count = np.bincount(h_frame, weights=parts_per_h, minlength=gt.n_frames).astype(np.int64)
