@@ -60,6 +60,8 @@ def synth(
     preset: str = typer.Option("default", "--preset", help="easy | default | hard"),
     workers: int = typer.Option(1, "--workers", help="worker processes"),
     duration: str | None = typer.Option(None, "--duration", help="override video length range MIN:MAX seconds"),
+    x264_preset: str = typer.Option("veryfast", "--x264-preset",
+                                    help="encoder speed/size trade-off: ultrafast (fastest, largest) ... veryfast ... medium"),
 ) -> None:
     from deeperaction.synth import PRESETS, TASKS, generate
 
@@ -71,11 +73,15 @@ def synth(
         if videos < 1 or workers < 1 or fps <= 0:
             raise InputError("--videos and --workers must be >= 1 and --fps > 0")
         wh, dur = _parse_size(size), _parse_duration(duration)
+        presets = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+        if x264_preset not in presets:
+            raise InputError(f"--x264-preset must be one of {', '.join(presets)}; got {x264_preset!r}",
+                             field="x264-preset")
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             job = bar.add_task("videos", total=videos * (3 if task == "all" else 1))
             return generate(out, videos=videos, seed=seed, task=task, size=wh, fps=fps, preset=preset,
-                            workers=workers, duration=dur, progress=lambda d, t: bar.update(job, completed=d))
+                            workers=workers, duration=dur, x264_preset=x264_preset, progress=lambda d, t: bar.update(job, completed=d))
 
     manifest = guarded(run)
     console.print(f"[green]ok[/]: wrote {manifest}", highlight=False)
