@@ -4,39 +4,28 @@ Files (official names): ``{gt,pred}_vid_result.json`` = {video: action} and
 ``{gt,pred}_part_result.json`` = {video: {"img_00001.json": {"humans": [{"box": [x1,y1,x2,y2],
 "parts": {part: {"box": ..., "verb": ...}}}]}}}; GT parts hold one box and a state string, predicted
 parts lists of up to 5 boxes and states. ``img_{frame+1:05d}.json`` is internal 0-based ``frame``.
-Uses ``orjson`` to parse when it is installed (about 2x faster), else the standard library.
+Uses ``orjson`` to parse when it is installed (~1.3x faster parsing), else the standard library.
 """
 from __future__ import annotations
 
 import gc
-import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from deeperaction.errors import InputError, Problem, ProblemList
+from deeperaction.formats.tps_columns import Slow, columns
 from deeperaction.formats.tps_set import TpsSet, frame_file
-from deeperaction.formats.tps_validate import (MAX_HUMANS, MAX_PROPOSALS, check_cross, check_part_obj,
-                                               check_vid_obj, frame_number)
-from deeperaction.schema import PARTS, VideoParse
+from deeperaction.formats.tps_validate import check_cross, check_part_obj, check_vid_obj
+from deeperaction.formats.tps_write import KINDS, official_paths, write_tps
 
 try:  # optional fast parser; same objects, same key order
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-KINDS = ("gt", "pred")
-
-
-def official_paths(folder: str | Path, kind: str) -> tuple[Path, Path]:
-    """The official file names in ``folder``: ``{kind}_vid_result.json``, ``{kind}_part_result.json``."""
-    folder = Path(folder)
-    return folder / f"{kind}_vid_result.json", folder / f"{kind}_part_result.json"
 
 
 @contextmanager
@@ -68,111 +57,6 @@ def load_json(path: str | Path) -> Any:
     except json.JSONDecodeError as e:
         what = "truncated JSON" if e.pos >= len(data.rstrip()) else "malformed JSON"
         raise InputError(f"{what}: {e.msg} at line {e.lineno} column {e.colno}", file=path) from None
-
-
-_get_humans, _get_box, _get_parts, _get_verb = (itemgetter(k) for k in ("humans", "box", "parts", "verb"))
-
-
-class _Slow(Exception):
-    """The fast path met something unexpected: run the full validator to name the problems."""
-
-
-def _boxes(rows: list, n: int) -> np.ndarray:
-    """Rows of 4 JSON numbers -> float64 (n, 4); anything else (ragged, strings, null, bool) -> _Slow."""
-    if n == 0:
-        return np.zeros((0, 4))
-    try:
-        a = np.array(rows)
-    except (ValueError, TypeError):
-        raise _Slow from None
-    if a.shape != (n, 4) or a.dtype.kind not in "iuf":
-        raise _Slow
-    a = a.astype(np.float64, copy=False)
-    if not np.isfinite(a).all() or (a[:, 2] < a[:, 0]).any() or (a[:, 3] < a[:, 1]).any():
-        raise _Slow
-    return a
-
-
-def _intern(values: list, start: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Strings -> int64 ids into a vocabulary that begins with ``start``; non-strings -> _Slow."""
-    vocab = {s: i for i, s in enumerate(start)}
-    try:
-        for s in dict.fromkeys(values):
-            if type(s) is not str:
-                raise _Slow
-            if s not in vocab:
-                vocab[s] = len(vocab)
-    except TypeError:  # unhashable (a list where a string belongs)
-        raise _Slow from None
-    ids = np.fromiter(map(vocab.__getitem__, values), dtype=np.int64, count=len(values))
-    return ids, list(vocab)
-
-
-def _offsets(counts: list[int]) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
-
-
-def _only(items: list, t: type) -> None:
-    if not set(map(type, items)) <= {t}:
-        raise _Slow
-
-
-def _columns(actions: dict, part_obj: dict, kind: str, files: tuple[Path, Path]) -> TpsSet:
-    """Flatten the part file into a TpsSet with C-level map/chain passes (no Python loop per part);
-    raises _Slow on anything unexpected so that the full validator can name it."""
-    if type(part_obj) is not dict or not actions.keys() >= part_obj.keys():
-        raise _Slow
-    gt = kind == "gt"
-    chain = itertools.chain.from_iterable
-    try:
-        video_frames = list(part_obj.values())
-        _only(video_frames, dict)
-        fnames = list(chain(video_frames))
-        humans_lists = list(map(_get_humans, chain(map(dict.values, video_frames))))
-        _only(humans_lists, list)
-        humans = list(chain(humans_lists))
-        hb = list(map(_get_box, humans))
-        parts_dicts = list(map(_get_parts, humans))
-        _only(parts_dicts, dict)
-        pn = list(chain(parts_dicts))
-        parts = list(chain(map(dict.values, parts_dicts)))
-        pb = list(map(_get_box, parts))
-        pv = list(map(_get_verb, parts))
-        if not gt:
-            _only(pb, list)
-            _only(pv, list)
-            pnq = list(map(len, pb))
-            if pnq != list(map(len, pv)):
-                raise _Slow
-            pb = list(chain(pb))
-            pv = list(chain(pv))
-    except (KeyError, TypeError, AttributeError):
-        raise _Slow from None
-    frame_num = np.fromiter(map(frame_number, fnames), dtype=np.float64, count=len(fnames))
-    if np.isnan(frame_num).any():  # frame_number gives None -> nan
-        raise _Slow
-    n_p = len(pn)
-    frame_h0 = _offsets(list(map(len, humans_lists)))
-    if not gt and len(fnames) and np.diff(frame_h0).max() > MAX_HUMANS:
-        raise _Slow
-    human_box = _boxes(hb, len(hb))
-    part_name, part_names = _intern(pn, list(PARTS))
-    if len(part_names) > len(PARTS):
-        raise _Slow
-    if gt:
-        part_q0 = np.arange(n_p + 1, dtype=np.int64)
-    else:
-        part_q0 = _offsets(pnq)
-        if n_p and np.diff(part_q0).max() > MAX_PROPOSALS:
-            raise _Slow
-    prop_box = _boxes(pb, int(part_q0[-1]))
-    prop_state, states = _intern(pv, [])
-    frame_video = np.repeat(np.arange(len(video_frames)), list(map(len, video_frames)))
-    return TpsSet(kind, actions, list(part_obj), frame_video, frame_num.astype(np.int64), frame_h0,
-                  human_box, _offsets(list(map(len, parts_dicts))), part_name, part_q0, prop_box,
-                  prop_state, part_names, states, files)
 
 
 def _check(kind: str) -> None:
@@ -224,8 +108,8 @@ def _fast_read(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path])
         fast = type(part_obj) is dict and part_obj.keys() == vid_obj.keys()
     if fast:
         try:
-            return _columns(vid_obj, part_obj, kind, files)
-        except _Slow:
+            return columns(vid_obj, part_obj, kind, files)
+        except Slow:
             pass
     return None
 
@@ -318,47 +202,4 @@ def _looks_like_vid(path: Path) -> bool:
     return path.stat().st_size < 1 << 20 and b'"humans"' not in path.read_bytes()
 
 
-# writing ---------------------------------------------------------------------------------
-def _num(x: float) -> int | float:
-    x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 2**53 else x
-
-
-def _box(b: np.ndarray) -> list:
-    return [_num(v) for v in b]
-
-
-def write_tps(out_dir: str | Path, parses: Iterable[VideoParse] | Mapping[str, VideoParse],
-              kind: str = "gt") -> tuple[Path, Path]:
-    """Write ``{kind}_vid_result.json`` and ``{kind}_part_result.json`` from VideoParse objects.
-
-    GT parts take their first proposal; parts without proposals are left out. Frames are written in
-    the order given; a video's action must be set.
-    """
-    _check(kind)
-    items = list(parses.values()) if isinstance(parses, Mapping) else list(parses)
-    actions: dict[str, str] = {}
-    part_obj: dict[str, dict] = {}
-    for vp in items:
-        if vp.action is None:
-            raise InputError("video has no action; set VideoParse.action", video=vp.video_id)
-        actions[vp.video_id] = vp.action
-        frames: dict[str, dict] = {}
-        for fp in vp.frames:
-            humans = []
-            for person in fp.persons:
-                parts: dict[str, dict] = {}
-                for name, pd in person.parts.items():
-                    if kind == "gt":
-                        if len(pd.boxes):
-                            parts[name] = {"box": _box(pd.boxes[0]), "verb": pd.states[0]}
-                    else:
-                        parts[name] = {"box": [_box(b) for b in pd.boxes], "verb": list(pd.states)}
-                humans.append({"box": _box(person.box), "parts": parts})
-            frames[frame_file(fp.frame)] = {"humans": humans}
-        part_obj[vp.video_id] = frames
-    vid_path, part_path = official_paths(out_dir, kind)
-    vid_path.parent.mkdir(parents=True, exist_ok=True)
-    vid_path.write_text(json.dumps(actions))
-    part_path.write_text(json.dumps(part_obj, separators=(",", ":")))
-    return vid_path, part_path
+__all__ = ["TpsSet", "frame_file", "official_paths", "read_tps", "validate_tps", "write_tps", "load_json"]
