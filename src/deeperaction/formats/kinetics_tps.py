@@ -125,21 +125,24 @@ def validate_tps(paths: str | Path | Iterable[str | Path], kind: str | None = No
     out = ProblemList()
     loose: dict[str, list[Path]] = {}
     for p in map(Path, paths):
-        k = kind or guess_kind(p)
         if not p.exists():
             pl = ProblemList(p)
             pl.add("no such file or folder")
             out.extend(pl)
-        elif k not in KINDS:
-            pl = ProblemList(p)
-            pl.add("no gt_/pred_ result files in this folder" if p.is_dir() and guess_kind(p) is None
-                   and not any(f.exists() for kk in KINDS for f in official_paths(p, kk)) else
-                   "cannot tell gt from pred by the name: pass kind 'gt' or 'pred' (--kind)")
-            out.extend(pl)
         elif p.is_dir():
-            out.extend(_validate_files(*official_paths(p, k), k))
-        else:
+            kinds = [kind] if kind else [k for k in KINDS if any(f.exists() for f in official_paths(p, k))]
+            if not kinds:
+                pl = ProblemList(p)
+                pl.add("no gt_/pred_ result files in this folder")
+                out.extend(pl)
+            for k in kinds:
+                out.extend(_validate_files(*official_paths(p, k), k))
+        elif (k := kind or guess_kind(p)) in KINDS:
             loose.setdefault(k, []).append(p)
+        else:
+            pl = ProblemList(p)
+            pl.add("cannot tell gt from pred by the name: pass kind 'gt' or 'pred' (--kind)")
+            out.extend(pl)
     for k, files in loose.items():
         vids = [f for f in files if _looks_like_vid(f)]
         parts = [f for f in files if f not in vids]
