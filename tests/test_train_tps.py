@@ -91,3 +91,19 @@ def test_torchrun_two_processes_gloo(toy, tmp_path):
     assert evals[-1]["step"] == 2 * (49 // 2 // 8)  # 49 training videos split over 2 ranks, batch 8
     final = json.loads((tmp_path / "d.json").read_text())["eval"]
     assert final == pytest.approx({k: evals[-1][k] for k in ("accuracy", "top5", "videos")}, abs=1e-6)
+
+
+def test_trains_on_synth_output(tmp_path):
+    """`deeperaction synth` output (videos/ and labels/*.npz beside annotations/tps/train) trains as is."""
+    from deeperaction.synth.generate import generate
+    generate(tmp_path / "syn", videos=6, seed=0, task="tps", size=(64, 48), duration=(1.0, 1.5))
+    root = tmp_path / "syn" / "annotations" / "tps" / "train"
+    n = len(json.loads((root / "gt_vid_result.json").read_text()))
+    for kind in ("skeleton", "video"):
+        sets = [f"data.root={root}", f"data.val_root={root}", f"train.out={tmp_path / kind}", f"model.kind={kind}",
+                "data.cache=", "data.cache_size=[48, 64]", "data.crop=32", "train.epochs=1", "train.batch_size=2",
+                "data.clip_len=8"]
+        res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *[a for x in sets for a in ("--set", x)],
+                                       "--json", str(tmp_path / f"{kind}.json")])
+        assert res.exit_code == 0, res.output
+        assert json.loads((tmp_path / f"{kind}.json").read_text())["eval"]["videos"] == n

@@ -1,10 +1,13 @@
 """Action-recognition data from the Kinetics-TPS layout: ``gt_vid_result.json`` ({video: action}) beside
 the videos (files or frame folders), with optional keypoint sequences for the skeleton classifier.
 
-Where a video may be, for ``ROOT`` and video id ``V`` (first match wins): ``ROOT/{videos,frames,.}/V.EXT``
-or a frame folder ``ROOT/{videos,frames,.}/V/`` (``img_00001.jpg`` ...), or ``ROOT/*/V.EXT`` /
-``ROOT/*/V/`` (class sub-folders). Keypoints: ``ROOT/keypoints/V.npy``, float ``(T, M, J, 3)`` pixel
-``x, y, confidence`` of the canonical 20-joint skeleton for ``M`` persons (``(T, J, 3)`` for one person).
+Where a video may be, for ``ROOT`` and video id ``V`` (first match wins): ``V.EXT`` or a frame folder
+``V/`` (``img_00001.jpg`` ...) in ``ROOT/videos``, ``ROOT/frames``, ``ROOT``, the ``videos/`` folder of
+up to three parents of ``ROOT`` (the synthetic generator's ``OUT/annotations/tps/train`` next to
+``OUT/videos``), or a sub-folder of ``ROOT`` (class folders). Keypoints, first found:
+``ROOT/keypoints/V.npy`` ``(T, M, J, 3)`` (or ``(T, J, 3)``) pixel ``x, y, confidence`` of the canonical
+20-joint skeleton, or ``labels/V.npz`` / ``keypoints/V.npz`` beside the video folder holding ``keypoints``
+``(M, T, J, 3)`` (what ``deeperaction synth`` writes).
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def read_actions(root: str | Path) -> dict[str, str]:
 
 
 def _video_dirs(root: Path) -> list[Path]:
-    dirs = [root / "videos", root / "frames", root]
+    dirs = [root / "videos", root / "frames", root] + [root.parents[i] / "videos" for i in range(min(3, len(root.parents)))]
     return [d for d in dirs if d.is_dir()] + sorted(p for p in root.iterdir() if p.is_dir() and p not in dirs)
 
 
@@ -93,16 +96,29 @@ def split_items(items: list[VideoItem], fraction: float, seed: int = 0) -> tuple
     return [it for it, h in zip(items, held) if not h], [it for it, h in zip(items, held) if h]
 
 
-def read_keypoints(root: str | Path, video_id: str) -> np.ndarray:
-    """``(T, M, J, 3)`` keypoints of a video from ``ROOT/keypoints/V.npy`` (InputError if absent/bad)."""
-    path = Path(root) / "keypoints" / f"{video_id}.npy"
-    if not path.is_file():
-        raise InputError("no keypoint file (the skeleton model needs ROOT/keypoints/VIDEO.npy)", file=path,
-                         video=video_id)
-    kp = np.load(path)
+def read_keypoints(root: str | Path, item: VideoItem) -> np.ndarray:
+    """``(T, M, J, 3)`` keypoints of a video, from the first file found (see the module doc)."""
+    vid, base = item.video_id, Path(item.path).parent.parent
+    candidates = [Path(root) / "keypoints" / f"{vid}.npy", Path(root) / "keypoints" / f"{vid}.npz",
+                  base / "keypoints" / f"{vid}.npy", base / "labels" / f"{vid}.npz", base / "keypoints" / f"{vid}.npz"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise InputError(f"no keypoint file (the skeleton model needs {candidates[0]} or {candidates[3]})",
+                         video=vid)
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            if "keypoints" not in z:
+                raise InputError("no 'keypoints' array", file=path, video=vid)
+            kp = z["keypoints"]
+        kp = kp.transpose(1, 0, 2, 3) if kp.ndim == 4 else kp  # (M, T, J, 3) -> (T, M, J, 3)
+    else:
+        kp = np.load(path)
     kp = kp[:, None] if kp.ndim == 3 else kp
-    if kp.ndim != 4 or kp.shape[2:] != (len(JOINTS), 3):
-        raise InputError(f"expected shape (T, M, {len(JOINTS)}, 3), got {kp.shape}", file=path, video=video_id)
+    if kp.ndim != 4 or kp.shape[2:] != (len(JOINTS), 3) or kp.shape[0] == 0:
+        raise InputError(f"expected keypoints of shape (T, M, {len(JOINTS)}, 3), got {kp.shape}", file=path,
+                         video=vid)
+    if kp.shape[1] == 0:  # nobody in the video: one absent person
+        kp = np.zeros((kp.shape[0], 1, len(JOINTS), 3), np.float32)
     return kp.astype(np.float32)
 
 
@@ -123,7 +139,7 @@ class SkeletonClips(Dataset):
 
     @classmethod
     def from_items(cls, root: str | Path, items: list[VideoItem], **kw) -> "SkeletonClips":
-        return cls([read_keypoints(root, it.video_id) for it in items], [it.label for it in items], **kw)
+        return cls([read_keypoints(root, it) for it in items], [it.label for it in items], **kw)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

@@ -98,6 +98,7 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
     tc, oc = cfg["train"], cfg["optim"]
     out = Path(tc["out"])
     torch.use_deterministic_algorithms(tc["deterministic"], warn_only=True)
+    torch.backends.cudnn.benchmark = info.device.type == "cuda" and not tc["deterministic"]  # fixed shapes
     model = task.model.to(info.device)
     if info.device.type == "cuda" and cfg["model"].get("channels_last", False):
         model = model.to(memory_format=torch.channels_last_3d)
@@ -144,6 +145,7 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
             task.train_set.set_epoch(epoch)  # per-sample randomness from (seed, epoch, index)
         log.start_epoch(epoch, steps_per_epoch - batch_in_epoch)
         ddp_model.train()
+        meter.reset()  # throughput of this epoch, loader start-up included
         it = iter(loader)
         while True:
             t0 = time.perf_counter()
@@ -179,8 +181,9 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
             if tc["max_steps"] and step >= tc["max_steps"]:
                 stop = True
                 break
+        if info.device.type == "cuda":
+            torch.cuda.synchronize()  # count the queued GPU work in this epoch's time
         throughput = meter.summary()
-        meter.reset()
         if not stop or batch_in_epoch >= steps_per_epoch:
             epoch, batch_in_epoch = epoch + 1, 0
         if stop or epoch % tc["eval_every"] == 0 or epoch == tc["epochs"]:
