@@ -93,14 +93,33 @@ def write_json(obj: Any, path: Path | None) -> None:
         path.write_text(text + "\n")
 
 
-def finish_eval(report, json_out: Path | None) -> None:
-    """Common tail of every ``eval`` command: table, warnings, optional JSON file."""
+def finish_eval(report, json_out: Path | None, *, task: str | None = None, gt: Any = None, pred: Any = None,
+                report_out: Path | None = None, videos_dir: Path | None = None, labelmap: Any = None) -> None:
+    """Common tail of every ``eval`` command: table, warnings, optional JSON, optional HTML report.
+
+    With ``report_out`` the error analyses of ``deeperaction.viz`` run on ``gt``/``pred`` (the objects the
+    format readers returned); their data is kept under ``"report_data"`` in the JSON as well, so
+    ``deeperaction report RESULTS.json`` can rebuild the page later.
+    """
+    results = report.to_dict()
+    if report_out is not None:
+        from deeperaction.viz.report import build_report_data, write_report_from_json
+
+        def make_report() -> None:
+            if videos_dir is not None and not Path(videos_dir).is_dir():
+                raise InputError("no such folder of videos", file=videos_dir, field="videos")
+            results["report_data"] = build_report_data(task, report, gt, pred, labelmap=labelmap)
+            write_report_from_json(results, report_out, videos_dir=videos_dir)
+
+        guarded(make_report)
     if json_out is not None and str(json_out) == "-":
         for w in report.warnings:
             warn(w)
     else:
         print_report(report)
-    write_json(report.to_dict(), json_out)
+        if report_out is not None:
+            console.print(f"report: [bold]{report_out}[/]", highlight=False)
+    write_json(results, json_out)
 
 
 def finish_validate(problems, what: str) -> None:

@@ -44,7 +44,10 @@ def eval_ava(
                              help="order among equal scores: later-first (deterministic) or numpy (the"
                                   " official's argsort on this machine; equal to the official run here)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
+    report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
+    videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: thumbnails of the worst cases"),
 ) -> None:
+    from deeperaction.formats.ava import read_ava_csv, read_labelmap
     from deeperaction.metrics.ava import evaluate_ava
 
     def run():
@@ -52,9 +55,12 @@ def eval_ava(
             raise InputError(f"--iou must lie in (0, 1], got {iou}", field="iou")
         if ties not in ("later-first", "numpy"):
             raise InputError(f"--ties must be 'later-first' or 'numpy', got {ties!r}", field="ties")
-        return evaluate_ava(gt, pred, labelmap, exclusions=exclusions, iou=iou, top_k=top_k, ties=ties)
+        lm = read_labelmap(labelmap)
+        g, p = read_ava_csv(gt, "gt"), read_ava_csv(pred, "pred")
+        return g, p, lm, evaluate_ava(g, p, lm, exclusions=exclusions, iou=iou, top_k=top_k, ties=ties)
 
-    finish_eval(guarded(run), json_out)
+    g, p, lm, report = guarded(run)
+    finish_eval(report, json_out, task="ava", gt=g, pred=p, labelmap=lm, report_out=report_out, videos_dir=videos)
 
 
 @validate_app.command("ava", help=_VALIDATE_HELP)

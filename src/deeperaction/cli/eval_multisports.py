@@ -70,7 +70,10 @@ def eval_multisports(
     frame_iou: float = typer.Option(0.5, "--frame-iou", help="IoU threshold of frame-mAP"),
     tie_order: str = typer.Option("stable", "--tie-order", help="stable (file order) or numpy"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
+    report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
+    videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: thumbnails of the worst cases"),
 ) -> None:
+    from deeperaction.formats.multisports import read_frame_detections, read_multisports_gt, read_video_detections
     from deeperaction.metrics.multisports import evaluate_multisports
 
     def run():
@@ -84,11 +87,15 @@ def eval_multisports(
                 raise InputError("folder holds neither frame_detections.pkl nor video_detections.pkl", file=pred)
         if f is None and v is None:
             raise InputError("give --frame-dets, --video-dets (or both), or --pred FOLDER")
-        return evaluate_multisports(gt, f, v, protocol=protocol, thresholds=parse_thresholds(thresholds),
-                                    frame_iou=frame_iou, tie_order=tie_order)
+        thr = parse_thresholds(thresholds)
+        g = read_multisports_gt(gt)
+        f = read_frame_detections(f, g) if f is not None else None
+        v = read_video_detections(v, g) if v is not None else None
+        return g, (f, v), evaluate_multisports(g, f, v, protocol=protocol, thresholds=thr, frame_iou=frame_iou,
+                                               tie_order=tie_order)
 
-    report = guarded(run)
-    finish_eval(report, json_out)
+    g, p, report = guarded(run)
+    finish_eval(report, json_out, task="multisports", gt=g, pred=p, report_out=report_out, videos_dir=videos)
     if json_out is None or str(json_out) != "-":
         c = report.tables["classes"]
         console.print(f"classes scored {len(c['scored'])}, without GT {len(c['without_gt'])}, never scored "

@@ -66,6 +66,8 @@ def eval_tal(
                              help="order among equal scores: later-first (deterministic) or numpy (the"
                                   " official's argsort on this machine)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
+    report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
+    videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: thumbnails of the worst cases"),
 ) -> None:
     from deeperaction.formats.activitynet import read_activitynet_gt, read_activitynet_pred
     from deeperaction.metrics.tal import evaluate_tal
@@ -76,10 +78,11 @@ def eval_tal(
         thr = parse_tiou(tiou)
         g = read_activitynet_gt(gt, subset)
         p = read_activitynet_pred(pred)
-        return evaluate_tal(g, p, tiou_thresholds=thr, ties=ties,
-                            unknown_labels="ignore" if ignore_unknown_labels else "error")
+        return g, p, evaluate_tal(g, p, tiou_thresholds=thr, ties=ties,
+                                  unknown_labels="ignore" if ignore_unknown_labels else "error")
 
-    finish_eval(guarded(run), json_out)
+    g, p, report = guarded(run)
+    finish_eval(report, json_out, task="tal", gt=g, pred=p, report_out=report_out, videos_dir=videos)
 
 
 @validate_app.command("tal", help=_VALIDATE_HELP)
