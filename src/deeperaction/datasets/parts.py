@@ -1,0 +1,141 @@
+"""Part-state training data from the Kinetics-TPS layout: one sample per annotated (frame, person) with the
+person box, the 10 part boxes, their state ids and the video's action; clips come from the clip cache.
+
+Any TPS GT folder works (``gt_vid_result.json`` + ``gt_part_result.json`` beside the videos, as
+``deeperaction synth`` writes them). Boxes are kept in the source video's pixels and scaled to the cache
+frame size when a sample is read. A training sample may be flipped left/right (left and right parts swap
+boxes, masks and states: their vocabularies are the same).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from deeperaction.datasets.clip_cache import ClipCache
+from deeperaction.datasets.transforms import _swap_index
+from deeperaction.errors import InputError, ProblemList
+from deeperaction.formats.kinetics_tps import read_tps
+from deeperaction.kinematics.vocab import PART_STATES
+from deeperaction.schema import PARTS, VideoParse
+
+IGNORE = -100
+"""State id of a part without a label (absent part): ignored by the loss and the accuracy."""
+MAX_STATES = max(len(v) for v in PART_STATES.values())
+PART_FLIP: list[int] = _swap_index(PARTS)
+"""``x[..., PART_FLIP]`` swaps left and right parts."""
+STATE_INDEX: list[dict[str, int]] = [{s: i for i, s in enumerate(PART_STATES[p])} for p in PARTS]
+
+
+@dataclass
+class PartTable:
+    """Every annotated (frame, person) of a set, as arrays: ``video`` (N,) index into ``video_ids``,
+    ``frame`` (N,) 0-based, ``boxes`` (N, 11, 4) person then parts (source pixels), ``mask`` (N, 10),
+    ``states`` (N, 10) ids into ``PART_STATES[part]`` (IGNORE where absent), ``action`` (N,)."""
+
+    video_ids: list[str]
+    video: np.ndarray
+    frame: np.ndarray
+    boxes: np.ndarray
+    mask: np.ndarray
+    states: np.ndarray
+    action: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.video)
+
+
+def parse_table(parses: dict[str, VideoParse], classes: list[str], unknown_ok: bool = False) -> PartTable:
+    """Flatten GT parses into a :class:`PartTable`; an unknown state or action is reported (all at once)."""
+    problems = ProblemList("gt_part_result.json")
+    index = {c: i for i, c in enumerate(classes)}
+    rows: list[tuple] = []
+    vids = list(parses)
+    for v, vid in enumerate(vids):
+        vp = parses[vid]
+        a = index.get(vp.action or "", len(classes))
+        if a == len(classes) and not unknown_ok:
+            problems.add(f"action {vp.action!r} is not one of the {len(classes)} classes", video=vid)
+        for fp in vp.frames:
+            for person in fp.persons:
+                boxes = np.zeros((len(PARTS) + 1, 4), np.float32)
+                boxes[0] = person.box
+                mask = np.zeros(len(PARTS), bool)
+                states = np.full(len(PARTS), IGNORE, np.int64)
+                for k, name in enumerate(PARTS):
+                    det = person.parts.get(name)
+                    if det is None or len(det.boxes) == 0:
+                        continue
+                    s = STATE_INDEX[k].get(det.states[0])
+                    if s is None:
+                        problems.add(f"state {det.states[0]!r} is not one of {PART_STATES[name]}", video=vid,
+                                     frame=fp.frame, field=name)
+                        continue
+                    boxes[k + 1], mask[k], states[k] = det.boxes[0], True, s
+                if mask.any():
+                    rows.append((v, fp.frame, boxes, mask, states, a))
+    problems.raise_if_any()
+    if not rows:
+        raise InputError("no annotated person with parts in the ground truth")
+    v, f, b, m, s, a = zip(*rows)
+    return PartTable(vids, np.array(v), np.array(f), np.stack(b), np.stack(m), np.stack(s), np.array(a))
+
+
+def read_part_table(root: str | Path, classes: list[str] | None = None,
+                    unknown_ok: bool = False) -> tuple[PartTable, list[str]]:
+    """The :class:`PartTable` of a TPS GT folder and the action classes (sorted, unless given); with
+    ``unknown_ok`` an action outside ``classes`` gets the "unknown" id ``len(classes)``."""
+    parses = read_tps(root, kind="gt").to_parses()
+    classes = classes if classes is not None else sorted({vp.action for vp in parses.values() if vp.action})
+    return parse_table(parses, classes, unknown_ok), classes
+
+
+def flip_sample(clip: np.ndarray, boxes: np.ndarray, mask: np.ndarray, states: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mirror a sample: ``clip (T, H, W, 3)``, ``boxes (11, 4)`` in clip pixels; left/right parts swap."""
+    w = clip.shape[2]
+    b = boxes.copy()
+    b[:, [0, 2]] = w - boxes[:, [2, 0]]
+    b[1:] = b[1:][PART_FLIP]
+    return clip[:, :, ::-1], b, mask[PART_FLIP], states[PART_FLIP]
+
+
+class PartStateClips(Dataset):
+    """Samples ``((clip uint8 (T, H, W, 3), boxes (11, 4) clip pixels, mask (10,), action), states (10,))``;
+    the clip is centred on the annotated frame (``clip_len`` frames ``stride`` source frames apart)."""
+
+    def __init__(self, cache: ClipCache, table: PartTable, sizes: dict[str, tuple[int, int]], clip_len: int = 8,
+                 stride: int = 2, train: bool = True, flip: float = 0.5, seed: int = 0):
+        missing = [v for v in table.video_ids if v not in cache.by_id]
+        if missing:
+            raise InputError(f"{len(missing)} video(s) not in the clip cache, e.g. {missing[0]}", file=cache.folder)
+        self.cache, self.table, self.train, self.flip, self.seed, self.epoch = cache, table, train, flip, seed, 0
+        self.clip_len, self.stride = clip_len, stride
+        self.cache_ix = np.array([cache.by_id[v] for v in table.video_ids])
+        h, w = cache.size
+        self.scale = np.array([[w / sizes[v][0], h / sizes[v][1]] * 2 for v in table.video_ids], np.float32)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def clip_indices(self, frame: int) -> np.ndarray:
+        """Stored-frame indices of the clip centred on source ``frame`` (clamped to the video later)."""
+        offsets = (np.arange(self.clip_len) - (self.clip_len - 1) / 2) * self.stride
+        return np.maximum(np.round((frame + offsets) / self.cache.step).astype(np.int64), 0)
+
+    def __getitem__(self, i: int):
+        t = self.table
+        v = t.video[i]
+        clip = self.cache.clip(self.cache_ix[v], self.clip_indices(int(t.frame[i])))
+        boxes, mask, states = t.boxes[i] * self.scale[v], t.mask[i], t.states[i]
+        if self.train and self.flip > 0 and np.random.default_rng([self.seed, self.epoch, i]).random() < self.flip:
+            clip, boxes, mask, states = flip_sample(clip, boxes, mask, states)
+        x = (torch.from_numpy(np.ascontiguousarray(clip)), torch.from_numpy(boxes.astype(np.float32)),
+             torch.from_numpy(mask.copy()), int(t.action[i]))
+        return x, torch.from_numpy(states.copy())

@@ -1,0 +1,246 @@
+"""Trained models for ``deeperaction parse --state-model/--action-model`` (contract in docs/parse.md).
+
+State models: ``prior.json`` (frequency prior), ``model.pt`` of ``part_state`` (RoI head; reads the clip
+around each parsed frame) or ``video_states`` (video classifier, broadcast). Action models: a checkpoint
+of ``deeperaction train tps`` (``best.pt``/``last.pt``, ``classes.txt`` beside it; video or skeleton kind)
+or an ensemble file ``{"kind": "ensemble", "models": [paths], "weights": [w]}`` (paths relative to it).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deeperaction.errors import InputError
+from deeperaction.kinematics.vocab import PART_STATES
+from deeperaction.models.prior import FrequencyPrior
+from deeperaction.schema import JOINTS, PARTS, VideoParse
+from deeperaction.video.reader import probe, read_frames, sample_clip_indices
+
+CHUNK = 16  # clips per forward pass
+
+
+def _load(path: str | Path) -> dict:
+    from deeperaction.train.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(path)
+    if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
+        raise InputError("not a deeperaction model checkpoint (no config/model)", file=path)
+    return ck
+
+
+def _norm(clips: np.ndarray, device: torch.device) -> torch.Tensor:
+    from deeperaction.train.parts import normalize_clips
+
+    return normalize_clips(torch.from_numpy(np.ascontiguousarray(clips)).to(device))
+
+
+def _set_states(parse: VideoParse, pick) -> None:
+    """``pick(frame_row, person_row) -> (10,) state ids or None``; rewrites every part's states."""
+    for i, fp in enumerate(parse.frames):
+        for j, person in enumerate(fp.persons):
+            ids = pick(i, j)
+            if ids is None:
+                continue
+            for name, det in person.parts.items():
+                det.states = [PART_STATES[name][int(ids[PARTS.index(name)])]] * len(det.boxes)
+
+
+class PartStatePredictor:
+    """The RoI part-state head on the clip centred on each parsed frame; the action of ``parse`` (if a
+    known class; else "unknown") is fed to the head, so run the action model first when there is one."""
+
+    def __init__(self, ck: dict, device: str = "cpu"):
+        from deeperaction.models.heads.part_state import build_part_state_net
+
+        cfg, self.classes = ck["config"], list(ck["classes"])
+        mc, pc, dc = cfg["model"], cfg["parts"], cfg["data"]
+        self.net = build_part_state_net(len(self.classes), mc["name"], None, mc["frozen_bn"], pc["layers"], pc["dim"],
+                                        pc["heads"], pc["attn_layers"], mc["dropout"], pc["action_dropout"],
+                                        pc["use_action"])
+        self.net.load_state_dict(ck["model"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+        self.size, self.clip_len, self.stride = tuple(dc["cache_size"]), dc["clip_len"], dc["frame_stride"]
+
+    @torch.no_grad()
+    def predict_states(self, video_path: str | Path, parse: VideoParse) -> None:
+        rows = [(i, j) for i, fp in enumerate(parse.frames) for j, p in enumerate(fp.persons) if p.parts]
+        if not rows:
+            return
+        info = probe(video_path)
+        h, w = self.size
+        offsets = np.round((np.arange(self.clip_len) - (self.clip_len - 1) / 2) * self.stride).astype(int)
+        frame_rows = sorted({i for i, _ in rows})
+        idx = np.clip(np.array([parse.frames[i].frame for i in frame_rows])[:, None] + offsets, 0, info.n_frames - 1)
+        uniq, inv = np.unique(idx, return_inverse=True)
+        frames = read_frames(video_path, uniq, size=(w, h))
+        scale = np.array([w / info.width, h / info.height] * 2, np.float32)
+        action = self.classes.index(parse.action) if parse.action in self.classes else len(self.classes)
+        out: dict[tuple[int, int], np.ndarray] = {}
+        for c0 in range(0, len(frame_rows), CHUNK):
+            chunk = frame_rows[c0:c0 + CHUNK]
+            clips = frames[inv.reshape(idx.shape)[c0:c0 + len(chunk)]]
+            fmap = self.net.trunk(_norm(clips, self.device))
+            people = [(k, i, j) for k, i in enumerate(chunk) for j in range(len(parse.frames[i].persons))
+                      if parse.frames[i].persons[j].parts]
+            boxes = np.zeros((len(people), len(PARTS) + 1, 4), np.float32)
+            mask = np.zeros((len(people), len(PARTS)), bool)
+            for r, (_, i, j) in enumerate(people):
+                person = parse.frames[i].persons[j]
+                boxes[r, 0] = person.box
+                for name, det in person.parts.items():
+                    q = PARTS.index(name)
+                    boxes[r, q + 1], mask[r, q] = det.boxes[0], True
+            boxes *= scale
+            from deeperaction.models.heads.part_state import roi_features
+
+            sel = torch.tensor([k for k, _, _ in people], device=self.device)
+            b = torch.from_numpy(boxes).to(self.device)
+            feats = roi_features(fmap[sel], b, self.net.stride, self.net.roi)
+            logits = self.net.head(feats, b, torch.from_numpy(mask).to(self.device),
+                                   torch.full((len(people),), action, device=self.device))
+            for r, ids in enumerate(logits.argmax(-1).cpu().numpy()):
+                out[people[r][1:]] = ids
+        _set_states(parse, lambda i, j: out.get((i, j)))
+
+
+class VideoStatePredictor:
+    """Video-level part states: one answer per part for the whole video, broadcast to every person."""
+
+    def __init__(self, ck: dict, device: str = "cpu"):
+        from deeperaction.models.video_states import build_video_state_net
+
+        cfg = ck["config"]
+        mc, dc = cfg["model"], cfg["data"]
+        self.net = build_video_state_net(mc["name"], None, mc["frozen_bn"], mc["dropout"])
+        self.net.load_state_dict(ck["model"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+        self.size, self.clip_len, self.stride, self.k = (tuple(dc["cache_size"]), dc["clip_len"], dc["frame_stride"],
+                                                         dc["test_clips"])
+
+    @torch.no_grad()
+    def video_probs(self, video_path: str | Path) -> np.ndarray:
+        """``(10, MAX_STATES)`` state probabilities of the video, averaged over its test clips."""
+        n = probe(video_path).n_frames
+        idx = sample_clip_indices(n, self.clip_len, self.stride, self.k, "uniform")
+        h, w = self.size
+        clips = read_frames(video_path, idx.reshape(-1), size=(w, h)).reshape(*idx.shape, h, w, 3)
+        probs = torch.cat([self.net(_norm(clips[i:i + CHUNK], self.device)).float().softmax(-1)
+                           for i in range(0, len(clips), CHUNK)])
+        return probs.mean(0).cpu().numpy()
+
+    def predict_states(self, video_path: str | Path, parse: VideoParse) -> None:
+        ids = self.video_probs(video_path).argmax(-1)
+        _set_states(parse, lambda i, j: ids)
+
+
+def load_state_predictor(path: str | Path, device: str = "cpu"):
+    """A state predictor from ``prior.json`` or a part-model ``model.pt`` (see the module doc)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return FrequencyPrior.load(path)
+    ck = _load(path)
+    kind = ck.get("kind")
+    if kind == "part_state":
+        return PartStatePredictor(ck, device)
+    if kind == "video_states":
+        return VideoStatePredictor(ck, device)
+    raise InputError(f"not a part-state model (kind {kind!r}; expected part_state or video_states)", file=path)
+
+
+class ActionPredictor:
+    """A ``deeperaction train tps`` classifier: video clips (multi-clip, centre crop) or the keypoints of
+    the parse (skeleton kind; persons with the most confident keypoints, frames interpolated)."""
+
+    def __init__(self, path: Path, device: str = "cpu"):
+        from deeperaction.train.action import build_action_model
+
+        ck = _load(path)
+        self.cfg = cfg = ck["config"]
+        names = path.parent / "classes.txt"
+        self.classes = list(ck.get("classes") or (names.read_text().split() if names.is_file() else []))
+        if not self.classes:
+            raise InputError("no class list (classes.txt beside the checkpoint)", file=path)
+        self.net = build_action_model(cfg, len(self.classes))
+        self.net.load_state_dict(ck["model"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+
+    @torch.no_grad()
+    def scores(self, video_path: str | Path, parse: VideoParse) -> np.ndarray:
+        from deeperaction.models.heads.action import multi_clip_scores
+
+        dc = self.cfg["data"]
+        if self.cfg["model"]["kind"] == "skeleton":
+            x = skeleton_clips(parse, dc["clip_len"], dc["frame_stride"], dc["test_clips"])
+        else:
+            from deeperaction.datasets.transforms import augment_clips
+
+            n = probe(video_path).n_frames
+            idx = sample_clip_indices(n, dc["clip_len"], dc["frame_stride"], dc["test_clips"], "uniform")
+            h, w = dc["cache_size"]
+            clips = read_frames(video_path, idx.reshape(-1), size=(w, h)).reshape(*idx.shape, h, w, 3)
+            x = augment_clips(torch.from_numpy(clips).to(self.device), dc["crop"], None)
+        return multi_clip_scores(self.net, x.to(self.device)[None])[0].cpu().numpy()
+
+    def predict_action(self, video_path: str | Path, parse: VideoParse) -> dict[str, float]:
+        return dict(zip(self.classes, self.scores(video_path, parse).tolist()))
+
+
+def skeleton_clips(parse: VideoParse, clip_len: int, stride: int, k: int, persons: int = 2) -> torch.Tensor:
+    """``(K, M, T, J, 3)`` normalised keypoint clips of the parse's tracks (every source frame, linearly
+    interpolated between parsed frames), the ``persons`` most confident tracks first."""
+    from deeperaction.datasets.transforms import normalize_skeletons
+
+    frames = np.array([fp.frame for fp in parse.frames]) if parse.frames else np.zeros(1, int)
+    n = int(frames.max()) + 1
+    tracks: dict[int, np.ndarray] = {}
+    for r, fp in enumerate(parse.frames):
+        for p in fp.persons:
+            if p.keypoints is not None:
+                tracks.setdefault(p.track_id, np.full((len(frames), len(JOINTS), 3), np.nan))[r] = p.keypoints
+    seqs = []
+    for seq in tracks.values():
+        ok = ~np.isnan(seq[:, 0, 0])
+        full = np.zeros((n, len(JOINTS), 3), np.float32)
+        for c in range(3):
+            for j in range(len(JOINTS)):
+                full[:, j, c] = np.interp(np.arange(n), frames[ok], seq[ok, j, c], left=0, right=0)
+        seqs.append(full)
+    seqs.sort(key=lambda s: -s[..., 2].sum())
+    seqs = (seqs + [np.zeros((n, len(JOINTS), 3), np.float32)] * persons)[:persons]
+    seq = np.stack(seqs)  # (M, T, J, 3)
+    idx = sample_clip_indices(n, clip_len, stride, k, "uniform")
+    return torch.from_numpy(np.stack([normalize_skeletons(seq[:, row]) for row in idx]))
+
+
+class EnsembleActionPredictor:
+    """Weighted mean of several action predictors' probabilities (classes must match)."""
+
+    def __init__(self, members: list[ActionPredictor], weights: list[float]):
+        if len({tuple(m.classes) for m in members}) != 1:
+            raise InputError("ensemble members have different class lists")
+        self.members, self.weights, self.classes = members, np.asarray(weights, float), members[0].classes
+
+    def predict_action(self, video_path: str | Path, parse: VideoParse) -> dict[str, float]:
+        from deeperaction.models.ensemble import ensemble_scores
+
+        p = ensemble_scores([m.scores(video_path, parse) for m in self.members], self.weights)
+        return dict(zip(self.classes, p.tolist()))
+
+
+def load_action_predictor(path: str | Path, device: str = "cpu"):
+    """An action predictor from a ``train tps`` checkpoint or an ensemble JSON file (see the module doc)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        try:
+            obj = json.loads(path.read_text())
+            members = [ActionPredictor(path.parent / m, device) for m in obj["models"]]
+            return EnsembleActionPredictor(members, obj.get("weights") or [1.0] * len(members))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise InputError(f"not an ensemble file ({type(e).__name__}: {e})", file=path) from None
+    return ActionPredictor(path, device)
