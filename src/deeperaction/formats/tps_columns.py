@@ -39,16 +39,16 @@ def _boxes(rows: list, n: int) -> np.ndarray:
 
 
 def _intern(values: list, start: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Strings -> int64 ids into a vocabulary that begins with ``start``; non-strings -> Slow."""
+    """Strings -> int64 ids into a vocabulary: ``start`` then the other strings, sorted; else Slow."""
     vocab = {s: i for i, s in enumerate(start)}
     try:
-        for s in dict.fromkeys(values):
-            if type(s) is not str:
-                raise Slow
-            if s not in vocab:
-                vocab[s] = len(vocab)
+        new = set(values).difference(vocab)
     except TypeError:  # unhashable (a list where a string belongs)
         raise Slow from None
+    if not all(type(s) is str for s in new):
+        raise Slow
+    for s in sorted(new):
+        vocab[s] = len(vocab)
     ids = np.fromiter(map(vocab.__getitem__, values), dtype=np.int64, count=len(values))
     return ids, list(vocab)
 
@@ -86,7 +86,7 @@ def columns(actions: dict, part_obj: dict, kind: str, files: tuple[Path, Path]) 
         pb = list(map(_get_box, parts))
         pv = list(map(_get_verb, parts))
         if not gt:
-            _only(pb, list)
+            # (a non-list box fails later: flattening it gives ragged or non-numeric rows)
             _only(pv, list)
             pnq = list(map(len, pb))
             if pnq != list(map(len, pv)):
