@@ -65,11 +65,16 @@ class PartStatePredictor:
         self.net.to(self.device).eval()
         self.size, self.clip_len, self.stride = tuple(dc["cache_size"]), dc["clip_len"], dc["frame_stride"]
 
-    @torch.no_grad()
     def predict_states(self, video_path: str | Path, parse: VideoParse) -> None:
+        probs = self.state_probs(video_path, parse)
+        _set_states(parse, lambda i, j: probs[(i, j)].argmax(-1) if (i, j) in probs else None)
+
+    @torch.no_grad()
+    def state_probs(self, video_path: str | Path, parse: VideoParse) -> dict[tuple[int, int], np.ndarray]:
+        """``{(frame row, person row): (10, MAX_STATES) probabilities}`` for every person with parts."""
         rows = [(i, j) for i, fp in enumerate(parse.frames) for j, p in enumerate(fp.persons) if p.parts]
         if not rows:
-            return
+            return {}
         info = probe(video_path)
         h, w = self.size
         offsets = np.round((np.arange(self.clip_len) - (self.clip_len - 1) / 2) * self.stride).astype(int)
@@ -102,9 +107,9 @@ class PartStatePredictor:
             feats = roi_features(fmap[sel], b, self.net.stride, self.net.roi)
             logits = self.net.head(feats, b, torch.from_numpy(mask).to(self.device),
                                    torch.full((len(people),), action, device=self.device))
-            for r, ids in enumerate(logits.argmax(-1).cpu().numpy()):
-                out[people[r][1:]] = ids
-        _set_states(parse, lambda i, j: out.get((i, j)))
+            for r, pr in enumerate(logits.float().softmax(-1).cpu().numpy()):
+                out[people[r][1:]] = pr
+        return out
 
 
 class VideoStatePredictor:
