@@ -61,6 +61,8 @@ def eval_tps(
                                        help="score GT videos without prediction as wrong instead of failing"),
     sweep: bool = typer.Option(True, "--sweep/--no-sweep", help="also the official 5x5 IoU sweep"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
+    report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
+    videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: frames of the worst cases"),
 ) -> None:
     from deeperaction.formats.kinetics_tps import read_tps
     from deeperaction.metrics.tps import evaluate_tps
@@ -68,11 +70,11 @@ def eval_tps(
     def run():
         g = read_tps(kind="gt", **_pick("gt", gt, gt_vid, gt_part))
         p = read_tps(kind="pred", **_pick("pred", pred, pred_vid, pred_part))
-        return evaluate_tps(g, p, human_iou=human_iou, part_iou=part_iou, allow_missing=allow_missing,
-                            sweep=sweep)
+        return g, p, evaluate_tps(g, p, human_iou=human_iou, part_iou=part_iou, allow_missing=allow_missing,
+                                  sweep=sweep)
 
-    report = guarded(run)
-    finish_eval(report, json_out)
+    g, p, report = guarded(run)
+    finish_eval(report, json_out, task="tps", gt=g, pred=p, report_out=report_out, videos_dir=videos)
     if json_out is None or str(json_out) != "-":
         c = report.tables["counts"]
         console.print(f"videos {c['videos']} (action correct {c['videos_action_correct']}), frames"
