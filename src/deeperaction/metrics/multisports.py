@@ -42,7 +42,8 @@ def _mean_x100(aps: list) -> float:
 
 def _x100(ap: np.floating) -> float:
     """A class AP as the official prints it: ``100 * ap`` in the AP's dtype (float32 in 2021)."""
-    return float((100 * np.array([ap]))[0])
+    a = np.asarray(ap).reshape(-1)[:1]  # a scalar or a 1-element array, keeping its dtype
+    return float((100 * a)[0])
 
 
 def _range_name(ths: Sequence[float]) -> str:
