@@ -43,6 +43,11 @@ def run_one(name: str, extra: list[str]) -> list[dict]:
     return json.loads(lines[-1])
 
 
+def _short(note: str, n: int = 90) -> str:
+    """Notes are cut for the table; the JSON (``--json``) keeps them whole."""
+    return note if len(note) <= n else note[: n - 1] + "…"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(discover())})")
@@ -69,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                       "-" if r.get("peak_mib") is None else f"{r['peak_mib']:.0f}",
                       "-" if ref is None else f"{ref:.1f}",
                       "-" if (ref is None or not wall) else f"{ref / wall:.0f}x",
-                      str(r.get("note", "")))
-    Console().print(table)
+                      _short(str(r.get("note", ""))))
+    Console(width=max(Console().width, 180)).print(table)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r.get("case") != "FAILED" for r in rows) else 1
