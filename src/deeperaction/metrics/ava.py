@@ -119,7 +119,7 @@ def _keyframe_order(kf: np.ndarray, n_kf: int, srank: np.ndarray, score: np.ndar
     return keep, pos
 
 
-def _iou_pairs(d: np.ndarray, g: np.ndarray) -> np.ndarray:
+def ava_iou_rows(d: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Row-wise IoU of boxes ``x1, y1, x2, y2`` with the official float64 operation order (no +1)."""
     h = np.maximum(0.0, np.minimum(d[:, 3], g[:, 3]) - np.maximum(d[:, 1], g[:, 1]))
     w = np.maximum(0.0, np.minimum(d[:, 2], g[:, 2]) - np.maximum(d[:, 0], g[:, 0]))
@@ -143,7 +143,7 @@ def _match(p_key: np.ndarray, p_boxes: np.ndarray, g_key: np.ndarray, g_boxes: n
     cnt = np.searchsorted(g_key, p_key, "right") - lo
     pair_p = np.repeat(np.arange(n), cnt)
     pair_g = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(len(pair_p))
-    ious = _iou_pairs(p_boxes[pair_p], g_boxes[pair_g])
+    ious = ava_iou_rows(p_boxes[pair_p], g_boxes[pair_g])
     tp = np.zeros(n, bool)
     if not len(pair_p):
         return tp

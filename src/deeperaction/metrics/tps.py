@@ -16,7 +16,7 @@ import numpy as np
 from deeperaction.errors import InputError
 from deeperaction.formats.tps_set import TpsSet
 from deeperaction.metrics.report import Report
-from deeperaction.metrics.tps_match import OrderedSums, expand_ranges, match_humans, part_iou64
+from deeperaction.metrics.tps_match import OrderedSums, expand_ranges, link_frames, match_humans, part_iou64
 
 SWEEP = (0.001, 0.3, 0.5, 0.9, 0.99)  # the human and part IoUs the official script prints
 CURVE_T = (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # its conditioned-accuracy points
@@ -74,19 +74,8 @@ def evaluate_tps(gt: TpsSet, pred: TpsSet, *, human_iou: float = 0.5, part_iou: 
 
     # frames: which GT frames have a predicted frame -------------------------------------------
     fv = v_of[gt.frame_video]
-    span = int(max(gt.frame_num.max(initial=0), pred.frame_num.max(initial=0))) + 1
-    p_vid = np.array([gt.video_index.get(v, -1) for v in pred.videos] + [-1])[pred.frame_video]
-    pkey = np.where(p_vid >= 0, p_vid * span + pred.frame_num, -1)
-    gkey = gt.frame_video * span + gt.frame_num
-    pf = np.full(len(gkey), -1)
-    if len(pkey):
-        order = np.argsort(pkey, kind="stable")
-        sk = pkey[order]
-        at = np.searchsorted(sk, gkey).clip(max=len(sk) - 1)
-        hit = sk[at] == gkey
-        pf[hit] = order[at[hit]]
+    pf = link_frames(gt, pred)
     has_pred = np.array([v in pred.actions for v in vids])
-    pf[~has_pred[fv]] = -1
     in_pred = pf >= 0
     ng = gt.frame_counts()
     npr = np.r_[pred.frame_counts(), 0][pf]  # pf == -1 picks the trailing 0

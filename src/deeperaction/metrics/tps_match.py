@@ -40,6 +40,27 @@ def part_iou64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((iw > 0) & (ih > 0), iou, -1.0)
 
 
+def link_frames(gt, pred) -> np.ndarray:
+    """For each GT frame of ``gt`` (a TpsSet), its row in ``pred`` (same video and frame number), else -1.
+
+    Frames of a video the predictions do not hold at all (no action entry) are unlinked too.
+    """
+    span = int(max(gt.frame_num.max(initial=0), pred.frame_num.max(initial=0))) + 1
+    pv = np.array([gt.video_index.get(v, -1) for v in pred.videos] + [-1])[pred.frame_video]
+    pkey = np.where(pv >= 0, pv * span + pred.frame_num, -1)
+    gkey = gt.frame_video * span + gt.frame_num
+    pf = np.full(len(gkey), -1)
+    if len(pkey):
+        order = np.argsort(pkey, kind="stable")
+        sk = pkey[order]
+        at = np.searchsorted(sk, gkey).clip(max=len(sk) - 1)
+        hit = sk[at] == gkey
+        pf[hit] = order[at[hit]]
+    has = np.array([v in pred.actions for v in gt.videos], dtype=bool)
+    pf[~has[gt.frame_video]] = -1
+    return pf
+
+
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For ranges ``[starts[i], starts[i]+counts[i])``: (owner i, element index) of every element."""
     owner = np.repeat(np.arange(len(counts)), counts)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from deeperaction.metrics.ava import ava_iou_rows
 from deeperaction.metrics.iou import box_iou_rows, tube_st_iou_pairs
 from deeperaction.viz.matching import (BG_IOU, FP_TYPES, argmax_match, bin_rates, fp_types, group_max, key_pairs,
                                        pr_curve_points, segmented_ap)
@@ -221,7 +222,7 @@ def analyze_ava(gt, pred, labelmap: Mapping[int, str] | None = None, *, iou: flo
     ok = (p_key >= 0) & (pred.boxes[:, 2] > pred.boxes[:, 0]) & (pred.boxes[:, 3] > pred.boxes[:, 1])
     d_cls = np.where(ok, pred.label, -1)
     m = analyze_matches(p_key, d_cls, pred.score, g_key, gt.label.astype(np.int64),
-                        lambda g, d: _iou_xyxy(pred.boxes[d], gt.boxes[g]), classes, n_cls, iou)
+                        lambda g, d: ava_iou_rows(pred.boxes[d], gt.boxes[g]), classes, n_cls, iou)
     s = summarize(_with_scores(m, pred.score), names, classes)
     used = m["gt_used"]
     missed = ~m["gt_hit"][used]
@@ -249,17 +250,6 @@ def analyze_ava(gt, pred, labelmap: Mapping[int, str] | None = None, *, iou: flo
 
 def _type_name(t: int) -> str:
     return "true positive" if t < 0 else FP_TYPES[t]
-
-
-def _iou_xyxy(d: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Row-wise IoU without +1 (AVA official operation order)."""
-    h = np.maximum(0.0, np.minimum(d[:, 3], g[:, 3]) - np.maximum(d[:, 1], g[:, 1]))
-    w = np.maximum(0.0, np.minimum(d[:, 2], g[:, 2]) - np.maximum(d[:, 0], g[:, 0]))
-    inter = h * w
-    a1 = (d[:, 3] - d[:, 1]) * (d[:, 2] - d[:, 0])
-    a2 = (g[:, 3] - g[:, 1]) * (g[:, 2] - g[:, 0])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return inter / (a1 + a2 - inter)
 
 
 __all__ = ["analyze_matches", "analyze_multisports", "analyze_ava", "BG_IOU"]

@@ -11,34 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from deeperaction.formats.tps_set import TpsSet
-from deeperaction.metrics.tps_match import expand_ranges, match_humans, part_iou64
+from deeperaction.metrics.tps_match import expand_ranges, link_frames, match_humans, part_iou64
 
 STAGES = ("human", "localization", "state", "proposals")
 MAX_STATES = 10  # states shown per confusion matrix (the most frequent; the rest pooled as "(other)")
 
 
-def _frame_links(gt: TpsSet, pred: TpsSet) -> np.ndarray:
-    """For each GT frame, its row in ``pred`` (same video and frame number), else -1."""
-    span = int(max(gt.frame_num.max(initial=0), pred.frame_num.max(initial=0))) + 1
-    pv = np.array([gt.video_index.get(v, -1) for v in pred.videos] + [-1])[pred.frame_video]
-    pkey = np.where(pv >= 0, pv * span + pred.frame_num, -1)
-    gkey = gt.frame_video * span + gt.frame_num
-    pf = np.full(len(gkey), -1)
-    if len(pkey):
-        order = np.argsort(pkey, kind="stable")
-        sk = pkey[order]
-        at = np.searchsorted(sk, gkey).clip(max=len(sk) - 1)
-        hit = sk[at] == gkey
-        pf[hit] = order[at[hit]]
-    has = np.array([v in pred.actions for v in gt.videos], dtype=bool)
-    pf[~has[gt.frame_video]] = -1
-    return pf
-
-
 def analyze_tps(gt: TpsSet, pred: TpsSet, *, human_iou: float = 0.5, part_iou: float = 0.3) -> dict:
     """Stage losses overall and per part, match/localization/state rates, per-state accuracy, state
     confusion matrices per part, and per-video stage losses (JSON-ready)."""
-    pf = _frame_links(gt, pred)
+    pf = link_frames(gt, pred)
     ng = gt.frame_counts()
     npr = np.where(pf >= 0, pred.frame_counts()[np.maximum(pf, 0)], 0)
     mf = np.flatnonzero((pf >= 0) & (ng > 0) & (npr > 0))
