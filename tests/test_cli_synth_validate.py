@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from typer.testing import CliRunner
 
@@ -37,9 +36,9 @@ def test_synth_then_validate_every_file(tmp_path):
     assert checked >= 4
     # and a broken file is caught by the same command (so the checks above can fail)
     bad = tmp_path / "bad.json"
-    text = (out / gt["tal"]["activitynet"]).read_text()
-    broken = re.sub(r'"segment":\s*\[', '"segment": ["x", ', text, count=1)
-    assert broken != text
-    bad.write_text(broken)
+    doc = json.loads((out / gt["tal"]["activitynet"]).read_text())
+    first = next(iter(doc["database"]))
+    doc["database"][first]["annotations"] = [{"segment": ["x", 1.0], "label": "wave"}]
+    bad.write_text(json.dumps(doc))
     res = runner.invoke(app, ["validate", "tal", str(bad), "--kind", "gt"])
-    assert res.exit_code == 2 and "segment" in res.output
+    assert res.exit_code == 2 and first in res.output and "segment" in res.output
