@@ -11,13 +11,7 @@ from deeperaction.models.backbones import BACKBONES, FrozenBatchNorm, build_back
 from deeperaction.models.heads.action import ActionHead, multi_clip_scores
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared, oversubscribed CI machine OpenMP spinning makes 2 threads ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 HEAVY = {"swin3d_t", "swin3d_s", "mvit_v1_b", "mvit_v2_s", "s3d"}  # seconds each just to initialise on 2 CPU cores

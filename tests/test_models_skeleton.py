@@ -10,13 +10,7 @@ from deeperaction.models.skeleton import build_skeleton_classifier, skeleton_adj
 from deeperaction.schema import JOINTS
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared, oversubscribed CI machine OpenMP spinning makes 2 threads ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_adjacency_is_symmetric_normalised():

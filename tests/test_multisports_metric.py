@@ -57,7 +57,6 @@ def _ap(tp, n_gt, protocol):
 
 def _greedy(dets, gt_of, score, sim, thr, protocol):
     """dets: ids in processing order; gt_of(d) -> (key, candidates); sim(gt, d) -> IoU."""
-    gts = {}
     used = set()
     flags = []
     for d in dets:

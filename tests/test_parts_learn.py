@@ -6,7 +6,6 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
 from deeperaction.datasets.parts import IGNORE, STATE_INDEX, read_part_table
 from deeperaction.datasets.parts_video import video_state_targets
@@ -18,12 +17,7 @@ from deeperaction.train.logging import read_metrics
 from deeperaction.train.parts import load_parts_config, train_parts
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +83,19 @@ def test_video_states_learn_most_frequent_states(data, tmp_path):
     model = load_state_predictor(res["model_path"])
     probs = model.video_probs(data / "b/videos" / f"{table.video_ids[0]}.mp4")
     assert probs.shape == (len(PARTS), 6) and np.allclose(probs.sum(-1), 1, atol=1e-4)
+
+
+def test_train_parts_cli_writes_a_model_parse_can_load(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from deeperaction.cli import app
+
+    cfg = tmp_path / "prior.yaml"
+    cfg.write_text(f"data:\n  root: {data / 'a/annotations/tps/train'}\n  val_root: {data / 'b/annotations/tps/train'}\n"
+                   f"parts:\n  kind: prior\ntrain:\n  out: {tmp_path / 'run'}\n")
+    res = CliRunner().invoke(app, ["train", "parts", str(cfg), "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "run/prior.json").is_file()
+    assert load_state_predictor(tmp_path / "run/prior.json") is not None
+    bad = CliRunner().invoke(app, ["train", "parts", str(cfg), "--set", "parts.kind=nope"])
+    assert bad.exit_code == 2 and "parts.kind" in bad.output

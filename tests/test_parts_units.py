@@ -16,12 +16,7 @@ from deeperaction.models.prior import FrequencyPrior
 from deeperaction.schema import PARTS, FrameParse, PartDet, Person, VideoParse
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_prior_counts_most_frequent_state_per_action_and_part(tmp_path):

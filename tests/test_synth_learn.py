@@ -42,7 +42,6 @@ def mlp_states(Xtr: np.ndarray, Str: np.ndarray, Xte: np.ndarray, epochs: int = 
     """A small MLP (2 x 64, one softmax head per part, class-balanced loss); predicted state ids (N, 10)."""
     import torch
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
     xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
     xe = torch.tensor((Xte - mu) / sd, dtype=torch.float32)
@@ -83,6 +82,7 @@ def test_action_is_learnable_from_keypoints(data):
     assert acc >= 0.6, acc   # chance 1/14
 
 
+@pytest.mark.usefixtures("torch_one_thread")
 def test_part_states_need_a_window_not_a_frame(data):
     labs, train = data
     fps = labs[0].spec.fps

@@ -11,13 +11,7 @@ from deeperaction.train.config import load_config
 from deeperaction.train.engine import fit, seed_everything
 from deeperaction.train.logging import read_metrics
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared, oversubscribed CI machine OpenMP spinning makes 2 threads ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 DIRS = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])  # right, left, down, up: the class is the direction

@@ -48,6 +48,39 @@ def train_tps_cmd(
     guarded(run)
 
 
+@train_app.command("parts")
+def train_parts_cmd(
+    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.parts.PARTS_DEFAULTS."),
+    set_: list[str] = _SET,
+    resume: str = typer.Option("", "--resume", help="'auto' (OUT/last.pt if present) or a checkpoint path."),
+    json_out: Path = typer.Option(None, "--json", help="Write the final metrics as JSON."),
+) -> None:
+    """Train a part-level model: the part-state head (parts.kind=part_state), video-level part states
+    (video_states) or the frequency prior (prior); writes OUT/model.pt (or prior.json) for
+    `deeperaction parse --state-model`.
+
+    Examples:
+
+      deeperaction train parts configs/parts_r3d18.yaml
+
+      deeperaction train parts configs/parts_tiny3d.yaml --set parts.kind=prior
+
+      torchrun --nproc_per_node 8 -m deeperaction train parts configs/parts_r3d18.yaml
+    """
+    def run() -> None:
+        from deeperaction.train.parts import load_parts_config, train_parts  # noqa: PLC0415
+
+        cfg = load_parts_config(config, set_ or [])
+        res = train_parts(cfg, resume or None)
+        import torch.distributed as dist  # noqa: PLC0415
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            summary = {k: res[k] for k in ("eval", "best", "step", "epoch", "out", "model_path") if k in res}
+            console.print(f"done: {summary.get('eval')} -> {res['model_path']}", highlight=False)
+            write_json(summary, json_out)
+
+    guarded(run)
+
+
 @train_app.command("cache")
 def cache_cmd(
     config: Path = typer.Argument(..., help="YAML config naming data.root (and data.val_root) and data.cache."),

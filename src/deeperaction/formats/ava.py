@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deeperaction.errors import InputError, ProblemList
+from deeperaction.errors import ProblemList
 from deeperaction.schema import KeyframeBox
 
 __all__ = ["AvaBoxes", "read_ava_csv", "write_ava_csv", "read_labelmap", "write_labelmap",

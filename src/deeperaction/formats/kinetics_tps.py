@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deeperaction.errors import InputError, Problem, ProblemList
-from deeperaction.formats.tps_columns import Slow, columns
+from deeperaction.formats.tps_columns import Slow, columns, columns_from_bytes
 from deeperaction.formats.tps_set import TpsSet, frame_file
 from deeperaction.formats.tps_validate import check_cross, check_part_obj, check_vid_obj
 from deeperaction.formats.tps_write import KINDS, official_paths, write_tps
@@ -93,7 +93,11 @@ def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str 
     if missing:
         raise InputError([Problem("no such file", m) for m in missing])
     with no_gc():
-        vid_obj, part_obj = load_json(files[0]), load_json(files[1])
+        vid_obj = load_json(files[0])
+        tps = _bytes_read(vid_obj, kind, files)
+        if tps is not None:
+            return tps
+        part_obj = load_json(files[1])
         tps = _fast_read(vid_obj, part_obj, kind, files)
     if tps is not None:
         return tps
@@ -102,8 +106,19 @@ def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str 
     raise InputError(f"could not read {kind} files (no specific problem found)", file=files[1])
 
 
+def _actions_ok(vid_obj: Any) -> bool:
+    return type(vid_obj) is dict and all(type(a) is str for a in vid_obj.values())
+
+
+def _bytes_read(vid_obj: Any, kind: str, files: tuple[Path, Path]) -> TpsSet | None:
+    """The vectorized reader of the part file's raw bytes (tps_fastparse); None if it does not apply."""
+    if not _actions_ok(vid_obj):
+        return None
+    return columns_from_bytes(files[1].read_bytes(), vid_obj, kind, files)
+
+
 def _fast_read(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path]) -> TpsSet | None:
-    fast = type(vid_obj) is dict and all(type(a) is str for a in vid_obj.values())
+    fast = _actions_ok(vid_obj)
     if fast and kind == "gt":  # every GT action needs a part entry (official KeyError otherwise)
         fast = type(part_obj) is dict and part_obj.keys() == vid_obj.keys()
     if fast:

@@ -120,3 +120,144 @@ def columns(actions: dict, part_obj: dict, kind: str, files: tuple[Path, Path]) 
                   prop_state, part_names, states, files)
 
 
+# --- from raw bytes (tps_fastparse) ----------------------------------------------------------
+
+_K1, _K2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
+_BITS = 16
+_POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 13)], dtype=np.int64)
+
+
+def _strings(b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+    return [b[i:j].tobytes().decode("utf-8") for i, j in zip(lo.tolist(), hi.tolist())]
+
+
+def intern_spans(b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Strings ``b[lo:hi]`` -> int64 ids into their sorted vocabulary (as ``_intern(values, [])``).
+
+    Up to 16 bytes a string packs exactly into two zero-padded words (JSON strings hold no NUL);
+    a 16-bit hash of the words picks a table slot, checked against the slot's first string.
+    """
+    n = lo.size
+    length = hi - lo
+    if n == 0 or length.max() > 16:
+        return _intern(_strings(b, lo, hi), []) if n else (np.zeros(0, np.int64), [])
+    padded = np.concatenate([b, np.zeros(16, np.uint8)])
+    m = np.lib.stride_tricks.sliding_window_view(padded, 16)[lo]
+    m = m * (np.arange(16) < length[:, None])
+    w = m.view("<u8")
+    h = (w[:, 0] * _K1 + w[:, 1] * _K2) >> np.uint64(64 - _BITS)
+    slot = np.full(1 << _BITS, -1, np.int64)
+    slot[h] = np.arange(n)
+    rep = slot[h]
+    if not (w[rep] == w).all():  # two strings share a slot (about 1 in 10^4 vocabularies)
+        return _intern(_strings(b, lo, hi), [])
+    used = np.flatnonzero(slot >= 0)
+    first = slot[used]
+    words = _strings(b, lo[first], hi[first])
+    order = sorted(range(len(words)), key=words.__getitem__)
+    ids = np.zeros(1 << _BITS, np.int64)
+    ids[used[order]] = np.arange(len(order))
+    return ids[h], [words[i] for i in order]
+
+
+def _frame_numbers(b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """0-based frames of frame-file names (``img_00001.json`` -> 0) as ``frame_number``; else Slow."""
+    out = np.zeros(lo.size, np.int64)
+    length = hi - lo
+    short = np.flatnonzero(length == 14)  # img_ + 5 digits + .json, vectorized
+    if short.size:
+        m = np.lib.stride_tricks.sliding_window_view(b, 14)[lo[short]]
+        digits = m[:, 4:9].astype(np.int64) - 48
+        if not ((m[:, :4] == np.frombuffer(b"img_", np.uint8)).all()
+                and (m[:, 9:] == np.frombuffer(b".json", np.uint8)).all()
+                and ((digits >= 0) & (digits <= 9)).all()):
+            raise Slow
+        out[short] = digits @ np.array([10000, 1000, 100, 10, 1]) - 1
+    other = np.flatnonzero(length != 14)
+    for i, name in zip(other, _strings(b, lo[other], hi[other])):
+        f = frame_number(name) if len(name) <= 18 else None  # up to 9 digits
+        if f is None:
+            raise Slow
+        out[i] = f
+    if (out < 0).any():
+        raise Slow
+    return out
+
+
+def _check_boxes(a: np.ndarray) -> None:
+    if not np.isfinite(a).all() or (a[:, 2] < a[:, 0]).any() or (a[:, 3] < a[:, 1]).any():
+        raise Slow
+
+
+def columns_from_bytes(data: bytes, actions: dict, kind: str, files: tuple[Path, Path]) -> TpsSet | None:
+    """The TpsSet of a part file's raw bytes, identical to ``columns(actions, json.loads(data), ...)``;
+    None when the file is not in the regular layout or needs the full validator."""
+    from deeperaction.formats.tps_fastparse import scan
+
+    sc = scan(data, kind)
+    if sc is None:
+        return None
+    try:
+        return _assemble(sc, actions, kind, files)
+    except Slow:
+        return None
+
+
+def _assemble(sc, actions: dict, kind: str, files: tuple[Path, Path]) -> TpsSet:
+    b, sk, st = sc.b, sc.sk, sc.str_tok
+    is_key = sk[st + 1] == ord(":")
+    # a key opening an object: s : { X ... -- X is H for a frame; } or a frame key (s : {) for a
+    # video; B or an extra key (s : n|s, e.g. "number": 1) for a part
+    opens = is_key & (sk[st + 2] == ord("{"))
+    inner, inner2 = sk[st + 3], sk[st + 5]
+    fr = np.flatnonzero(opens & (inner == ord("H")))
+    vid = np.flatnonzero(opens & ((inner == ord("}")) | (inner == ord("s")) & (inner2 == ord("{"))))
+    pt = np.flatnonzero(opens & ((inner == ord("B")) | (inner == ord("s")) & (inner2 != ord("{"))))
+    vk, fk, pk, verb_tok = st[vid], st[fr], st[pt], st[~is_key]
+    videos = _strings(b, sc.str_lo[vid], sc.str_hi[vid])
+    if len(set(videos)) != len(videos) or not actions.keys() >= set(videos):
+        raise Slow
+    if kind == "gt" and len(videos) != len(actions):  # every GT action needs a part entry
+        raise Slow
+    n_f = fk.size
+    frame_video = np.repeat(np.arange(len(videos)), np.diff(np.r_[np.searchsorted(fk, vk), n_f]))
+    frame_num = _frame_numbers(b, sc.str_lo[fr], sc.str_hi[fr])
+    if np.unique(frame_video * 10**9 + frame_num).size != n_f:  # a frame named twice
+        raise Slow
+    hk = np.flatnonzero(sk == ord("{"))
+    hk = hk[(sk[hk - 1] == ord("[")) | (sk[hk - 1] == ord(","))]  # humans: the only objects in lists
+    frame_h0 = np.r_[np.searchsorted(hk, fk), hk.size]
+    if kind != "gt" and n_f and np.diff(frame_h0).max() > MAX_HUMANS:
+        raise Slow
+    boxes = sc.num.reshape(-1, 4)
+    box_tok = sc.num_tok[0::4]  # token of each box's first number
+    is_human = np.zeros(len(boxes), bool)
+    is_human[np.searchsorted(box_tok, hk)] = True  # a human's first box is its own
+    human_box, prop_box = boxes[is_human], boxes[~is_human]
+    _check_boxes(human_box)
+    _check_boxes(prop_box)
+    human_p0 = np.r_[np.searchsorted(pk, hk), pk.size]
+    if hk.size and np.diff(human_p0).max() > len(PARTS):
+        raise Slow  # some part named twice
+    ids, names = intern_spans(b, sc.str_lo[pt], sc.str_hi[pt])
+    try:
+        remap = np.array([PARTS.index(x) for x in names], dtype=np.int64)
+    except ValueError:
+        raise Slow from None
+    part_name = remap[ids] if ids.size else np.zeros(0, np.int64)
+    sums = np.r_[0, np.cumsum(np.left_shift(1, part_name))]  # distinct powers of 2 add without carry
+    if (_POPCOUNT[sums[human_p0[1:]] - sums[human_p0[:-1]]] != np.diff(human_p0)).any():
+        raise Slow  # a part named twice in one human
+    if kind == "gt":
+        part_q0 = np.arange(pk.size + 1, dtype=np.int64)
+    else:
+        part_q0 = np.r_[np.searchsorted(box_tok[~is_human], pk), len(prop_box)]
+        if not np.array_equal(part_q0, np.r_[np.searchsorted(verb_tok, pk), verb_tok.size]):
+            raise Slow  # box and verb lists of different lengths
+        if pk.size and np.diff(part_q0).max() > MAX_PROPOSALS:
+            raise Slow
+    verbs = ~is_key
+    prop_state, states = intern_spans(b, sc.str_lo[verbs], sc.str_hi[verbs])
+    return TpsSet(kind, actions, videos, frame_video, frame_num, frame_h0.astype(np.int64), human_box,
+                  human_p0.astype(np.int64), part_name, part_q0.astype(np.int64), prop_box, prop_state,
+                  list(PARTS), states, files)

@@ -29,6 +29,7 @@ from deeperaction.train.engine import Task, fit, seed_everything
 from deeperaction.datasets.tps_dataset import tps_items
 from deeperaction.train.tps import prepare_cache, tps_splits
 
+PART_KINDS = ("part_state", "video_states", "prior")
 PARTS_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
 PARTS_DEFAULTS["data"].update(clip_len=8, frame_stride=2, flip=0.5, colour=0.0)
 PARTS_DEFAULTS["model"].update(name="r3d_18", dropout=0.1)
@@ -48,7 +49,11 @@ PARTS_DEFAULTS["parts"] = {
 
 def load_parts_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """:data:`PARTS_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides."""
-    return load_config(path, overrides, defaults=PARTS_DEFAULTS)
+    cfg = load_config(path, overrides, defaults=PARTS_DEFAULTS)
+    if cfg["parts"]["kind"] not in PART_KINDS:
+        raise InputError(f"must be one of {', '.join(PART_KINDS)}, got {cfg['parts']['kind']!r}",
+                         file=path, field="parts.kind")
+    return cfg
 
 
 def normalize_clips(clips: torch.Tensor) -> torch.Tensor:
