@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import deeperaction.formats.ava as ava
+import deeperaction.formats.ava_scan as ava_scan
 from deeperaction.errors import InputError
 from deeperaction.formats.ava import (read_ava_csv, read_exclusions, read_labelmap, validate_ava, write_ava_csv,
                                       write_labelmap)
@@ -107,7 +108,7 @@ def test_write_read_round_trip(tmp_path_factory, recs, empties, kind):
 def test_chunked_parsing_matches_single_pass(official, monkeypatch):
     path = official / "ava" / "tied" / "detections.csv"
     whole = read_ava_csv(path, "pred")
-    monkeypatch.setattr(ava, "_CHUNK", 1000)
+    monkeypatch.setattr(ava_scan, "CHUNK", 1000)
     parts = read_ava_csv(path, "pred")
     assert whole.videos == parts.videos and np.array_equal(whole.video, parts.video)
     assert np.array_equal(whole.boxes, parts.boxes) and np.array_equal(whole.score, parts.score)

@@ -6,11 +6,9 @@ Ground truth ``{"database": {video: {"subset", "annotations": [{"segment": [s, e
 """
 from __future__ import annotations
 
-import gc
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -20,10 +18,8 @@ from typing import Any
 import numpy as np
 
 from deeperaction.errors import InputError, ProblemList
+from deeperaction.formats.activitynet_check import check_gt, check_pred, load_json, no_gc
 from deeperaction.schema import Segment
-
-GT_FIELDS = ("database", "taxonomy", "version")
-PRED_FIELDS = ("results", "version", "external_data")
 
 
 @dataclass
@@ -98,147 +94,6 @@ class TalPred:
                    col("score"))
 
 
-# ----------------------------------------------------------------------------------------------- checks
-def _num(x: Any) -> bool:
-    """A finite JSON number (bools are not numbers here)."""
-    return type(x) in (int, float) and abs(x) < 1e300  # False for nan, inf and huge ints
-
-
-def _short(x: Any) -> str:
-    s = json.dumps(x) if not isinstance(x, float) or math.isfinite(x) else str(x)
-    return s if len(s) <= 40 else s[:37] + "..."
-
-
-def _segment_problem(seg: Any) -> str | None:
-    """Why ``seg`` is not a valid ``[start, end]`` in seconds, or None."""
-    if type(seg) is not list or len(seg) != 2:
-        return f"must be [start, end] (2 numbers), got {_short(seg)}"
-    if not (_num(seg[0]) and _num(seg[1])):
-        return f"start and end must be finite numbers, got {_short(seg)}"
-    if seg[1] < seg[0]:
-        return f"end {seg[1]} is before start {seg[0]}"
-    return None
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building 400k small dicts/lists otherwise triggers
-    collections that double the parse time. Nothing parsed here holds reference cycles."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _load_json(path: str | Path, problems: ProblemList) -> Any:
-    """Parse a JSON file; a decode error becomes one problem (None returned)."""
-    raw = Path(path).read_bytes()
-    try:
-        with _no_gc():
-            return json.loads(raw)
-    except UnicodeDecodeError as e:
-        problems.add(f"not UTF-8 text ({e.reason} at byte {e.start})")
-    except json.JSONDecodeError as e:
-        end = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string")
-        problems.add(("truncated JSON: unexpected end of file" if end else f"malformed JSON: {e.msg}")
-                     + f" (line {e.lineno}, column {e.colno})")
-    return None
-
-
-def _check_top(data: Any, fields: tuple[str, ...], problems: ProblemList, strict: bool) -> Any:
-    """Check the top-level object; return its main mapping (``database``/``results``) or None."""
-    if not isinstance(data, dict):
-        problems.add(f"top level must be a JSON object with {', '.join(map(repr, fields))}")
-        return None
-    main = fields[0]
-    for f in fields[1:]:
-        if strict and f not in data:
-            problems.add("missing top-level field (the official scorer rejects the file without it)", field=f)
-    if main not in data:
-        other = {"results": ("database", "ground-truth"), "database": ("results", "prediction")}[main]
-        hint = f" (this looks like a {other[1]} file)" if other[0] in data else ""
-        problems.add("missing top-level field" + hint, field=main)
-        return None
-    if not isinstance(data[main], dict):
-        problems.add(f"must be an object keyed by video id, got {type(data[main]).__name__}", field=main)
-        return None
-    return data[main]
-
-
-def _check_gt(data: Any, problems: ProblemList, strict: bool) -> None:
-    """Add every problem of a parsed GT document (``strict``: also what only the official server needs)."""
-    db = _check_top(data, GT_FIELDS, problems, strict)
-    for vid, v in (db or {}).items():
-        if not isinstance(v, dict):
-            problems.add("video entry must be an object", video=vid)
-            continue
-        if type(v.get("subset")) is not str:
-            problems.add("missing or non-string subset", video=vid, field="subset")
-        dur = v.get("duration")
-        if dur is not None and not (_num(dur) and dur >= 0):
-            problems.add(f"duration must be a number >= 0, got {_short(dur)}", video=vid, field="duration")
-            dur = None
-        anns = v.get("annotations")
-        if type(anns) is not list:
-            problems.add("missing or not a list", video=vid, field="annotations")
-            continue
-        for i, a in enumerate(anns):
-            where = f"annotations[{i}]"
-            if not isinstance(a, dict):
-                problems.add("annotation must be an object", video=vid, field=where)
-                continue
-            if type(a.get("label")) is not str:
-                problems.add(f"label must be a string, got {_short(a.get('label'))}", video=vid,
-                             field=f"{where}.label")
-            msg = _segment_problem(a.get("segment"))
-            if msg:
-                problems.add(msg, video=vid, field=f"{where}.segment")
-            elif strict and dur is not None and (a["segment"][0] < 0 or a["segment"][1] > dur):
-                problems.add(f"segment {_short(a['segment'])} outside the video [0, {dur}]", video=vid,
-                             field=f"{where}.segment")
-
-
-def _check_pred(data: Any, problems: ProblemList, strict: bool, gt: TalGT | None = None) -> None:
-    """Add every problem of a parsed prediction document; with ``gt``, also labels/videos/durations."""
-    res = _check_top(data, PRED_FIELDS, problems, strict)
-    classes = set(gt.labels) if gt is not None else None
-    gvid = {v: i for i, v in enumerate(gt.videos)} if gt is not None else {}
-    unknown: dict[str, list] = {}
-    for vid, items in (res or {}).items():
-        if type(items) is not list:
-            problems.add("must be a list of predictions", video=vid, field="results")
-            continue
-        if gt is not None and vid not in gvid and items:
-            problems.add(f"video not in the ground-truth subset {gt.subset!r}: its {len(items)} predictions"
-                         " count as false positives", video=vid)
-        dur = gt.duration[gvid[vid]] if vid in gvid else math.nan
-        for i, r in enumerate(items):
-            where = f"results[{i}]"
-            if not isinstance(r, dict):
-                problems.add("prediction must be an object", video=vid, field=where)
-                continue
-            label = r.get("label")
-            if type(label) is not str:
-                problems.add(f"label must be a string, got {_short(label)}", video=vid, field=f"{where}.label")
-            elif classes is not None and label not in classes:
-                unknown.setdefault(label, [0, vid])[0] += 1
-            if not _num(r.get("score")):
-                problems.add(f"score must be a finite number, got {_short(r.get('score'))}", video=vid,
-                             field=f"{where}.score")
-            msg = _segment_problem(r.get("segment"))
-            if msg:
-                problems.add(msg, video=vid, field=f"{where}.segment")
-            elif dur == dur and (r["segment"][0] < 0 or r["segment"][1] > dur):
-                problems.add(f"segment {_short(r['segment'])} outside the video [0, {dur}]", video=vid,
-                             field=f"{where}.segment")
-    for label, (n, vid) in unknown.items():
-        problems.add(f"label {label!r} is not a class of the ground-truth subset {gt.subset!r}"
-                     f" ({n} predictions, first in this video)", video=vid, field="label")
-
-
 def validate_activitynet(path: str | Path, kind: str = "auto", gt: TalGT | str | Path | None = None,
                          subset: str = "validation") -> ProblemList:
     """Every problem of an ActivityNet-style GT (``kind="gt"``) or prediction (``"pred"``) file.
@@ -251,17 +106,17 @@ def validate_activitynet(path: str | Path, kind: str = "auto", gt: TalGT | str |
     if not Path(path).is_file():
         problems.add("no such file" if not Path(path).exists() else "not a file")
         return problems
-    data = _load_json(path, problems)
+    data = load_json(path, problems)
     if problems:
         return problems
     if kind == "auto":
         kind = "pred" if isinstance(data, dict) and "results" in data and "database" not in data else "gt"
     if kind == "gt":
-        _check_gt(data, problems, strict=True)
+        check_gt(data, problems, strict=True)
     elif kind == "pred":
         if gt is not None and not isinstance(gt, TalGT):
             gt = read_activitynet_gt(gt, subset)
-        _check_pred(data, problems, strict=True, gt=gt)
+        check_pred(data, problems, strict=True, gt=gt)
     else:
         raise ValueError(f"kind must be 'gt', 'pred' or 'auto', got {kind!r}")
     return problems
@@ -271,9 +126,9 @@ def validate_activitynet(path: str | Path, kind: str = "auto", gt: TalGT | str |
 def read_activitynet_gt(path: str | Path, subset: str = "validation") -> TalGT:
     """Read the annotations of one subset; InputError listing every problem if the file is malformed."""
     problems = ProblemList(path)
-    data = _load_json(path, problems)
+    data = load_json(path, problems)
     problems.raise_if_any()
-    _check_gt(data, problems, strict=False)
+    check_gt(data, problems, strict=False)
     problems.raise_if_any()
     videos, dur, vi, li, ts, te = [], [], [], [], [], []
     lidx: dict[str, int] = {}
@@ -305,13 +160,13 @@ def read_activitynet_pred(path: str | Path) -> TalPred:
     item to name each problem.
     """
     problems = ProblemList(path)
-    data = _load_json(path, problems)
+    data = load_json(path, problems)
     problems.raise_if_any()
     try:
-        with _no_gc():
+        with no_gc():
             return _pred_columns(data["results"])
     except (KeyError, TypeError, IndexError, ValueError, OverflowError):
-        _check_pred(data, problems, strict=False)
+        check_pred(data, problems, strict=False)
         problems.raise_if_any()
         raise InputError("malformed predictions", file=str(path))  # not reached for a checked document
 

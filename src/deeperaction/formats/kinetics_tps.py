@@ -27,7 +27,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
 
-
 @contextmanager
 def no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: building millions of small lists/dicts otherwise triggers
