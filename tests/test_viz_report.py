@@ -139,10 +139,8 @@ def test_rebuild_from_json_gives_the_same_page(made, tmp_path):
 def test_cli_report(made, tmp_path):
     from deeperaction.cli import app
     task, report, g, p, kw, out = made
-    if task != "tal":
-        pytest.skip("one task is enough for the CLI")
     results = report.to_dict()
-    results["report_data"] = build_report_data(task, report, g, p)
+    results["report_data"] = build_report_data(task, report, g, p, **kw)
     js = tmp_path / "r.json"
     js.write_text(json.dumps(results))
     r = CliRunner().invoke(app, ["report", str(js), "-o", str(tmp_path / "x.html")])
