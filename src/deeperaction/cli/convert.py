@@ -1,0 +1,75 @@
+"""``deeperaction convert``: between the official formats (MultiSports -> AVA, TPS GT -> predictions, TPS -> CSV)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from deeperaction.cli.app import app
+from deeperaction.cli.common import console, guarded
+
+convert_app = typer.Typer(help="Convert between the official formats.", no_args_is_help=True)
+app.add_typer(convert_app, name="convert")
+
+
+@convert_app.command("multisports-ava")
+def multisports_ava_cmd(
+    gt: Path = typer.Argument(..., help="MultiSports GT pickle"),
+    out: Path = typer.Argument(..., help="output folder: gt.csv, labelmap.pbtxt (+ detections.csv)"),
+    video_dets: Path | None = typer.Option(None, "--video-dets", help="video_detections.pkl to convert too"),
+    fps: float = typer.Option(25.0, "--fps", help="frames per second of the videos (MultiSports: 25)"),
+) -> None:
+    """MultiSports tubes -> AVA keyframe CSVs at 1 Hz (whole seconds, normalized boxes), scored by `eval ava`.
+
+    Example:
+
+      deeperaction convert multisports-ava gt.pkl ava/ --video-dets video_detections.pkl
+
+      deeperaction eval ava --gt ava/gt.csv --pred ava/detections.csv --labelmap ava/labelmap.pbtxt
+    """
+    from deeperaction.formats.convert import multisports_to_ava
+
+    files = guarded(lambda: multisports_to_ava(gt, out, fps=fps, video_dets=video_dets))
+    console.print("[green]wrote[/] " + ", ".join(str(p) for p in files.values()), highlight=False)
+
+
+@convert_app.command("tps-pred")
+def tps_pred_cmd(
+    gt_dir: Path = typer.Argument(..., help="folder with gt_vid_result.json + gt_part_result.json"),
+    out: Path = typer.Argument(..., help="output folder for pred_vid_result.json + pred_part_result.json"),
+) -> None:
+    """A Kinetics-TPS GT set as a prediction set (one proposal per part): a perfect submission (Score 0.9999)
+    to check a pipeline end to end.
+
+    Example:
+
+      deeperaction convert tps-pred data/tps/val out/ && deeperaction eval tps --gt data/tps/val --pred out/
+    """
+    from deeperaction.formats.convert import tps_gt_to_pred
+
+    files = guarded(lambda: tps_gt_to_pred(gt_dir, out))
+    console.print("[green]wrote[/] " + ", ".join(str(p) for p in files), highlight=False)
+
+
+@convert_app.command("tps-csv")
+def tps_csv_cmd(
+    path: Path = typer.Argument(..., help="Kinetics-TPS folder (gt or pred files)"),
+    out: Path = typer.Argument(..., help="CSV to write"),
+    kind: str = typer.Option("gt", "--kind", help="gt | pred"),
+) -> None:
+    """One CSV row per part proposal: video, action, frame (0-based), person, part, proposal, box, state.
+
+    Example:
+
+      deeperaction convert tps-csv data/tps/train parts.csv
+    """
+    from deeperaction.errors import InputError
+    from deeperaction.formats.convert import tps_to_csv
+
+    def run() -> int:
+        if kind not in ("gt", "pred"):
+            raise InputError(f"--kind must be gt or pred, got {kind!r}", field="kind")
+        return tps_to_csv(path, out, kind)
+
+    n = guarded(run)
+    console.print(f"[green]wrote[/] {n} rows to {out}", highlight=False)
