@@ -1,14 +1,40 @@
 """Link people across (sampled) frames into tracks with stable ids: IoU + centre distance against a
-constant-velocity prediction, optimal assignment by the Hungarian method (scipy), and offline
-keypoint smoothing along each track."""
+constant-velocity prediction, optimal assignment by the Hungarian method (scipy); re-identification of
+lost tracks by appearance (colour histograms of the upper and lower body); offline keypoint smoothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from deeperaction.perception.detect_person import iou_matrix
+
+
+HIST_BINS = (8, 4)  # hue x saturation bins per body half
+
+
+def appearance(rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(N, D)`` unit appearance vectors of people: hue-saturation histograms of the upper and lower half
+    of the central 60 % of each box (less background), square-rooted so that a dot product is the
+    Bhattacharyya coefficient of the histograms (1 = same colours, 0 = disjoint)."""
+    h, w = rgb.shape[:2]
+    d = 2 * HIST_BINS[0] * HIST_BINS[1]
+    out = np.zeros((len(boxes), d), np.float32)
+    for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, float).reshape(-1, 4)):
+        cx, bw = (x1 + x2) / 2, (x2 - x1) * 0.3
+        xa, xb = int(max(0, cx - bw)), int(min(w, cx + bw + 1))
+        ya, yb = int(max(0, y1)), int(min(h, y2 + 1))
+        if xb - xa < 2 or yb - ya < 4:
+            continue
+        hsv = cv2.cvtColor(np.ascontiguousarray(rgb[ya:yb, xa:xb]), cv2.COLOR_RGB2HSV)
+        mid = (yb - ya) // 2
+        for k, half in enumerate((hsv[:mid], hsv[mid:])):
+            hist = cv2.calcHist([half], [0, 1], None, list(HIST_BINS), [0, 180, 0, 256]).ravel()
+            out[i, k * d // 2:(k + 1) * d // 2] = np.sqrt(hist / max(hist.sum(), 1.0))
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norm, 1e-6)
 
 
 @dataclass
@@ -18,6 +44,7 @@ class _Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     misses: int = 0
     hits: int = 1
+    feat: np.ndarray | None = None  # running mean of the appearance vectors (unit length)
 
 
 class Tracker:
@@ -26,12 +53,20 @@ class Tracker:
     ``min_iou``: gate on IoU with the predicted box; a pair also passes the gate when the centres are
     closer than ``max_center`` x the box height (fast motion between sampled frames). ``max_misses``:
     processed frames a track survives unmatched. ``momentum``: velocity smoothing (0 = last step only).
+    With frames given to :meth:`update`, appearance joins the cost (weight ``w_app``), vetoes pairs whose
+    colours differ (similarity below ``min_sim``), and a box left unmatched takes the id of a track lost
+    for up to ``max_lost`` processed frames whose colours match (similarity >= ``reid_sim``), whose size
+    is within 1.6x and whose last place is within ``reid_reach`` box heights (+ 0.5 a missed frame).
     """
 
     def __init__(self, min_iou: float = 0.1, max_center: float = 0.6, max_misses: int = 5,
-                 momentum: float = 0.5):
+                 momentum: float = 0.5, w_app: float = 0.5, min_sim: float = 0.5, reid_sim: float = 0.8,
+                 max_lost: int = 60, reid_reach: float = 2.0):
         self.min_iou, self.max_center, self.max_misses, self.momentum = min_iou, max_center, max_misses, momentum
+        self.w_app, self.min_sim, self.reid_sim, self.max_lost, self.reid_reach = \
+            w_app, min_sim, reid_sim, max_lost, reid_reach
         self.tracks: list[_Track] = []
+        self.lost: list[_Track] = []
         self.next_id = 0
 
     def _cost(self, pred: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -44,33 +79,88 @@ class Tracker:
         gate = (iou >= self.min_iou) | (dist <= self.max_center)
         return np.where(gate, cost, np.inf)
 
-    def update(self, boxes: np.ndarray) -> np.ndarray:
-        """Assign track ids ``(N,)`` to this frame's boxes ``(N, 4)``; new ids for unmatched boxes."""
+    @staticmethod
+    def _similarity(tracks: list[_Track], feats: np.ndarray) -> np.ndarray:
+        """``(T, N)`` appearance similarity; 1 where a track has no appearance yet (no opinion)."""
+        have = [t.feat is not None for t in tracks]
+        sim = np.ones((len(tracks), len(feats)))
+        if any(have):
+            tf = np.stack([t.feat if t.feat is not None else np.zeros(feats.shape[1]) for t in tracks])
+            sim = np.where(np.array(have)[:, None], tf @ feats.T, 1.0)
+        return sim
+
+    def _matched(self, t: _Track, box: np.ndarray, feat: np.ndarray | None) -> None:
+        step = (box - t.box) / (1 + t.misses)
+        t.velocity = self.momentum * t.velocity + (1 - self.momentum) * step
+        t.box, t.misses, t.hits = box.copy(), 0, t.hits + 1
+        if feat is not None and feat.any():
+            f = feat if t.feat is None else 0.8 * t.feat + 0.2 * feat
+            t.feat = f / max(float(np.linalg.norm(f)), 1e-6)
+
+    def update(self, boxes: np.ndarray, rgb: np.ndarray | None = None) -> np.ndarray:
+        """Assign track ids ``(N,)`` to this frame's boxes ``(N, 4)``; new ids for unmatched boxes. With the
+        frame ``rgb``, appearance is used as the class doc says."""
         boxes = np.asarray(boxes, float).reshape(-1, 4)
+        feats = appearance(rgb, boxes) if rgb is not None and len(boxes) else None
         ids = np.full(len(boxes), -1, dtype=np.int64)
         if self.tracks and len(boxes):
             pred = np.stack([t.box + t.velocity * (1 + t.misses) for t in self.tracks])
             cost = self._cost(pred, boxes)
+            if feats is not None:
+                sim = self._similarity(self.tracks, feats)
+                cost = np.where(sim >= self.min_sim, cost + self.w_app * (1.0 - sim), np.inf)
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)
             for r, c in zip(rows, cols):
-                if not np.isfinite(cost[r, c]):
-                    continue
-                t = self.tracks[r]
-                step = (boxes[c] - t.box) / (1 + t.misses)
-                t.velocity = self.momentum * t.velocity + (1 - self.momentum) * step
-                t.box, t.misses, t.hits = boxes[c].copy(), 0, t.hits + 1
-                ids[c] = t.id
+                if np.isfinite(cost[r, c]):
+                    self._matched(self.tracks[r], boxes[c], None if feats is None else feats[c])
+                    ids[c] = self.tracks[r].id
+        if feats is not None:
+            self._reidentify(boxes, feats, ids)
         matched = set(ids[ids >= 0].tolist())
         for t in self.tracks:
             if t.id not in matched:
                 t.misses += 1
+        for t in self.lost:
+            t.misses += 1
+        self.lost = [t for t in self.lost + [t for t in self.tracks if t.misses > self.max_misses]
+                     if t.misses <= self.max_lost and t.feat is not None]
         self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
         for c in np.flatnonzero(ids < 0):
-            self.tracks.append(_Track(self.next_id, boxes[c].copy()))
+            t = _Track(self.next_id, boxes[c].copy())
+            if feats is not None and feats[c].any():
+                t.feat = feats[c].copy()
+            self.tracks.append(t)
             ids[c] = self.next_id
             self.next_id += 1
         return ids
+
+    def _reidentify(self, boxes: np.ndarray, feats: np.ndarray, ids: np.ndarray) -> None:
+        """Give unmatched boxes the ids of lost tracks that look the same and could have walked there."""
+        free = np.flatnonzero(ids < 0)
+        pool = [t for t in self.lost if t.feat is not None]
+        if not len(free) or not pool:
+            return
+        b = boxes[free]
+        sim = self._similarity(pool, feats[free])
+        pred = np.stack([t.box for t in pool])  # last place seen: people stop and turn while unseen
+        hp, hb = pred[:, 3] - pred[:, 1], b[:, 3] - b[:, 1]
+        ratio = np.maximum(hp[:, None], 1.0) / np.maximum(hb[None, :], 1.0)
+        cp, cb = (pred[:, :2] + pred[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
+        reach = (self.reid_reach + 0.5 * np.array([t.misses for t in pool]))[:, None] * np.maximum(hb[None, :], 1.0)
+        ok = (sim >= self.reid_sim) & (ratio < 1.6) & (ratio > 1 / 1.6) & \
+             (np.linalg.norm(cp[:, None] - cb[None], axis=-1) <= reach)
+        cost = np.where(ok, 1.0 - sim, 1e6)
+        rows, cols = linear_sum_assignment(cost)
+        back = []
+        for r, c in zip(rows, cols):
+            if ok[r, c]:
+                t = pool[r]
+                self._matched(t, b[c], feats[free[c]])
+                ids[free[c]] = t.id
+                back.append(t)
+        self.lost = [t for t in self.lost if all(t is not x for x in back)]
+        self.tracks += back
 
 
 def smooth_keypoints(kp: np.ndarray, width: int) -> np.ndarray:
