@@ -22,6 +22,10 @@ Examples:
 
   deeperaction parse videos/ --out parsed/ --shard 0/4     # one of 4 jobs; each merges what is done
 
+  deeperaction parse clip.mp4 --out parsed/ --part-model runs/partdet/model.pt --state-model runs/parts/model.pt
+
+  deeperaction parse clip.mp4 --out parsed/ --model models/   # bundle: bundle.json or part_model.pt, ...
+
 Writes into OUT (a folder of videos: one sub-folder per video, merged files at OUT's root):
 pred_part_result.json + pred_vid_result.json (Kinetics-TPS submission, check with
 `deeperaction validate tps OUT`), parse.json (keypoints, scores, track ids, per-frame timings),
@@ -29,7 +33,9 @@ render.mp4 (people, part boxes coloured per part, states, track ids, action) and
 
 Defaults work offline: mediapipe's bundled BlazePose (full) for people and pose, OpenCV HOG for people
 too small for it, part boxes from the keypoints, part states from kinematic rules (a documented
-heuristic). Without --action-model the action is reported as "unknown".
+heuristic). Without --action-model the action is reported as "unknown". Trained models (docs/parse.md):
+--part-model (pose-guided part detector), --state-model, --action-model, or --model DIR holding any of
+them (bundle.json {"part_model": ..., "state_model": ..., "action_model": ...}); explicit options win.
 """
 
 
@@ -53,6 +59,8 @@ def parse(
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and contact_sheet.png"),
     state_model: Path | None = typer.Option(None, "--state-model", help="trained part-state model"),
     action_model: Path | None = typer.Option(None, "--action-model", help="trained action model"),
+    part_model: Path | None = typer.Option(None, "--part-model", help="trained pose-guided part detector (model.pt)"),
+    model_dir: Path | None = typer.Option(None, "--model", help="model bundle folder (bundle.json); options win"),
     detector: str = typer.Option("hog", "--detector", help="extra person detector: hog | hog+ (finer, slower) | none | WEIGHTS.pth"),
     max_frames: int | None = typer.Option(None, "--max-frames", help="parse only the first N frames"),
     shard: str = typer.Option("0/1", "--shard", help="i/n: parse every n-th video starting at i"),
@@ -66,7 +74,9 @@ def parse(
             raise InputError(f"--device must be cpu or cuda, got {device!r}", field="device")
         opts = ParseOptions(stride=stride, max_people=max_people, device=device, detector=detector,
                             max_frames=max_frames, state_model=str(state_model) if state_model else None,
-                            action_model=str(action_model) if action_model else None)
+                            action_model=str(action_model) if action_model else None,
+                            part_model=str(part_model) if part_model else None,
+                            model_bundle=str(model_dir) if model_dir else None)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
             def on_video(path: Path, n_frames: int):

@@ -4,6 +4,7 @@ State models: ``prior.json`` (frequency prior), ``model.pt`` of ``part_state`` (
 around each parsed frame) or ``video_states`` (video classifier, broadcast). Action models: a checkpoint
 of ``deeperaction train tps`` (``best.pt``/``last.pt``, ``classes.txt`` beside it; video or skeleton kind)
 or an ensemble file ``{"kind": "ensemble", "models": [paths], "weights": [w]}`` (paths relative to it).
+Part models: ``model.pt`` of ``deeperaction train partdet`` (kind ``part_detector``), run before the state model.
 """
 from __future__ import annotations
 
@@ -155,6 +156,71 @@ def load_state_predictor(path: str | Path, device: str = "cpu"):
     if kind == "video_states":
         return VideoStatePredictor(ck, device)
     raise InputError(f"not a part-state model (kind {kind!r}; expected part_state or video_states)", file=path)
+
+
+class PartDetectorPredictor:
+    """The pose-guided part detector on every parsed person with keypoints: square crop of the person box,
+    keypoints drawn on it, top-scoring box per part; a part scoring under ``partdet.score_thresh`` keeps
+    its geometric box (or stays absent). States of kept parts are kept, new parts get "none"."""
+
+    def __init__(self, ck: dict, device: str = "cpu"):
+        from deeperaction.train.parts_detector import build_from_config
+
+        self.cfg = ck["config"]
+        self.pc = self.cfg["partdet"]
+        self.net = build_from_config(self.cfg, weights="")
+        self.net.load_state_dict(ck["model"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+
+    @torch.no_grad()
+    def detect(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Part boxes ``(P, 10, 4)`` (frame pixels) and scores ``(P, 10)`` of P people of one RGB frame."""
+        from deeperaction.models.part_detector import decode_parts, images_to_tensors
+        from deeperaction.models.pose_guided import crop_params, crop_people, draw_pose, from_crop, to_crop
+
+        pc, size = self.pc, self.pc["crop"]
+        params = crop_params(boxes, pc["enlarge"])
+        crops = crop_people(frame, params, size)
+        kp = np.array(keypoints, np.float64, copy=True)
+        kp[..., :2] = to_crop(kp[..., :2], params, size)
+        images = np.stack([draw_pose(c, k, pc["mode"], min_conf=pc["min_conf"]) for c, k in zip(crops, kp)])
+        det = self.net(images_to_tensors(torch.from_numpy(images).to(self.device)))
+        b, s = decode_parts(det)
+        return from_crop(b.cpu().numpy().astype(np.float64), params, size), s.cpu().numpy().astype(np.float64)
+
+    def predict_parts(self, video_path: str | Path, parse: VideoParse) -> None:
+        from deeperaction.schema import PartDet
+
+        w, h = parse.size
+        rows = [i for i, fp in enumerate(parse.frames) if any(p.keypoints is not None for p in fp.persons)]
+        for c0 in range(0, len(rows), CHUNK):  # decode a chunk of parsed frames at a time
+            chunk = rows[c0:c0 + CHUNK]
+            frames = read_frames(video_path, [parse.frames[i].frame for i in chunk])
+            if frames.shape[2] != w or frames.shape[1] != h:
+                raise InputError(f"video frames are {frames.shape[2]}x{frames.shape[1]}, the parse says {w}x{h}",
+                                 file=video_path)
+            for rgb, i in zip(frames, chunk):
+                people = [p for p in parse.frames[i].persons if p.keypoints is not None]
+                boxes, scores = self.detect(rgb, np.stack([p.box for p in people]), np.stack([p.keypoints for p in people]))
+                boxes[..., 0::2] = boxes[..., 0::2].clip(0, w - 1)
+                boxes[..., 1::2] = boxes[..., 1::2].clip(0, h - 1)
+                ok = (scores >= self.pc["score_thresh"]) & (boxes[..., 2] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 1])
+                for p, b, s, good in zip(people, boxes, scores, ok):
+                    for q, name in enumerate(PARTS):
+                        if good[q]:
+                            old = p.parts.get(name)
+                            p.parts[name] = PartDet(name, b[q][None], [old.states[0] if old else "none"], [s[q]])
+                    p.parts = {name: p.parts[name] for name in PARTS if name in p.parts}
+
+
+def load_part_predictor(path: str | Path, device: str = "cpu") -> PartDetectorPredictor:
+    """A part-box predictor from a ``deeperaction train partdet`` ``model.pt`` (kind ``part_detector``)."""
+    ck = _load(path)
+    if ck.get("kind") != "part_detector":
+        raise InputError(f"not a part detector (kind {ck.get('kind')!r}; expected part_detector, from"
+                         " `deeperaction train partdet`)", file=path)
+    return PartDetectorPredictor(ck, device)
 
 
 class ActionPredictor:

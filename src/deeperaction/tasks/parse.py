@@ -4,14 +4,16 @@
 ``deeperaction parse`` writes (TPS submission files, parse.json, render.mp4, contact sheet).
 Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it missed (pose per crop),
 person boxes refined to the keypoints, tracking; then per track: keypoint smoothing, kinematic part
-states (or ``state_model``), geometric part boxes. Without ``action_model`` the action is "unknown".
+states (or ``state_model``), geometric part boxes (replaced by the pose-guided ``part_model``'s where it
+is confident). Without ``action_model`` the action is "unknown". ``model_bundle``: a folder of models
+(:func:`resolve_bundle`); options given explicitly win over it.
 """
 from __future__ import annotations
 
 import importlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,8 @@ class ParseOptions:
     max_pixels: int = 8192 * 8192  # refuse frames larger than this (width x height)
     state_model: str | None = None   # trained part-state model (replaces the kinematic rules)
     action_model: str | None = None  # trained action model (else the action is "unknown")
+    part_model: str | None = None    # trained pose-guided part detector (else geometric part boxes)
+    model_bundle: str | None = None  # folder of models (bundle.json); fills the model options left unset
 
 
 @dataclass
@@ -69,16 +73,66 @@ def _plugin(path: str, kind: str, device: str):
     return getattr(mod, f"load_{kind}_predictor")(path, device=device)
 
 
+BUNDLE_KEYS = ("part_model", "state_model", "action_model")
+BUNDLE_DEFAULTS = {"part_model": ("part_model.pt",), "state_model": ("state_model.pt", "prior.json"),
+                   "action_model": ("action_model.pt", "ensemble.json")}
+"""File names looked for in a bundle folder without ``bundle.json`` (first found wins)."""
+
+
+def resolve_bundle(folder: str | Path) -> dict[str, str]:
+    """``{option: path}`` of a model bundle: ``bundle.json`` ``{"part_model": "part_model.pt", ...}`` (paths
+    relative to the folder, any of :data:`BUNDLE_KEYS`), else the files of :data:`BUNDLE_DEFAULTS`."""
+    import json
+
+    from deeperaction.errors import ProblemList
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("no such model bundle folder", file=folder)
+    spec = folder / "bundle.json"
+    if not spec.is_file():
+        found = {}
+        for key, names in BUNDLE_DEFAULTS.items():
+            path = next((folder / n for n in names if (folder / n).is_file()), None)
+            if path is not None:
+                found[key] = str(path)
+        if not found:
+            raise InputError("no bundle.json nor any of " + ", ".join(n for v in BUNDLE_DEFAULTS.values() for n in v),
+                             file=folder)
+        return found
+    try:
+        obj = json.loads(spec.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not valid JSON: {e}", file=spec) from None
+    problems = ProblemList(spec)
+    if not isinstance(obj, dict) or not obj:
+        raise InputError('expected an object like {"part_model": "part_model.pt"}', file=spec)
+    out = {}
+    for key, name in obj.items():
+        if key not in BUNDLE_KEYS:
+            problems.add(f"unknown key; known: {', '.join(BUNDLE_KEYS)}", field=str(key))
+        elif not isinstance(name, str) or not (folder / name).is_file():
+            problems.add(f"no such model file {name!r} in {folder}", field=key)
+        else:
+            out[key] = str(folder / name)
+    problems.raise_if_any()
+    return out
+
+
 class Parser:
     """Holds the loaded models so that many videos reuse them: ``Parser(opts).parse(path)``."""
 
     def __init__(self, options: ParseOptions | None = None, **overrides):
-        self.opts = options or ParseOptions()
+        self.opts = replace(options) if options else ParseOptions()  # a copy: the bundle fills it in
         for k, v in overrides.items():
             if k not in {f.name for f in fields(ParseOptions)}:
                 raise TypeError(f"unknown parse option {k!r}")
             setattr(self.opts, k, v)
         o = self.opts
+        if o.model_bundle:
+            for key, path in resolve_bundle(o.model_bundle).items():
+                if getattr(o, key) is None:
+                    setattr(o, key, path)
         if o.stride < 1 or o.max_people < 1:
             raise InputError(f"stride and max_people must be >= 1 (got {o.stride}, {o.max_people})")
         from deeperaction.perception.pose import MediapipePose
@@ -87,6 +141,7 @@ class Parser:
         self.detector = load_detector(o.detector, o.device)
         self.state_model = _plugin(o.state_model, "state", o.device) if o.state_model else None
         self.action_model = _plugin(o.action_model, "action", o.device) if o.action_model else None
+        self.part_model = _plugin(o.part_model, "part", o.device) if o.part_model else None
 
     def _frame(self, rgb: np.ndarray, t: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People in one frame: boxes (P, 4), scores (P,), keypoints (P, J, 3) (NaN rows: no pose)."""
@@ -160,6 +215,10 @@ class Parser:
         if not rows:
             raise InputError("no frame could be decoded (empty or truncated video)", file=video)
         parse = self._assemble(rows, info, video_id or video.stem, t)
+        if self.part_model is not None:  # part boxes first: the state model reads them
+            t4 = time.perf_counter()
+            self.part_model.predict_parts(video, parse)
+            t["parts"] += time.perf_counter() - t4
         if self.state_model is not None:
             t4 = time.perf_counter()
             self.state_model.predict_states(video, parse)

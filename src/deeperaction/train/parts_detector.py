@@ -39,7 +39,7 @@ PARTDET_DEFAULTS["partdet"] = {
     "arch": "fcos",           # "fcos" (one stage, faster on CPU) | "fasterrcnn" (two stage)
     "trunk": "tiny",          # "tiny" (5 conv stages, CPU-sized) | "resnet18" (torchvision, random init)
     "width": 32,              # first width of the tiny trunk (doubles/triples/quadruples deeper)
-    "fpn_dim": 64,            # FPN channels
+    "fpn_dim": 64,            # FPN channels (a multiple of 32 for FCOS)
     "crop": 128,              # square person crop side, pixels (256 on a GPU)
     "enlarge": 0.1,           # person box enlarged by this share before cropping
     "mode": "dots",           # pose on the crop: "dots" (coloured joints + limbs) | "heatmaps" (J channels) | "none"
@@ -57,6 +57,9 @@ def load_partdet_config(path: str | Path | None = None, overrides: list[str] | N
     for key, allowed in (("arch", ARCHS), ("trunk", TRUNKS), ("mode", MODES)):
         if pc[key] not in allowed:
             raise InputError(f"must be one of {', '.join(allowed)}, got {pc[key]!r}", file=path, field=f"partdet.{key}")
+    if pc["arch"] == "fcos" and pc["fpn_dim"] % 32:
+        raise InputError(f"FCOS needs a multiple of 32 (GroupNorm groups), got {pc['fpn_dim']}", file=path,
+                         field="partdet.fpn_dim")
     if pc["crop"] < 32:
         raise InputError(f"must be >= 32 pixels, got {pc['crop']}", file=path, field="partdet.crop")
     return cfg
