@@ -45,10 +45,9 @@ def _stage_read(data: Path, cache: Path) -> list[dict]:
     cpu = time.process_time() - cpu
     cache.write_bytes(pickle.dumps((gt, pred), protocol=pickle.HIGHEST_PROTOCOL))
     size = sum(f.stat().st_size for f in data.glob("*/*.json")) / 2**20
-    parser = ("byte scanner" if all(took) else
-              "orjson" if kinetics_tps._orjson is not None else "stdlib json")
-    note = (f"cpu {cpu:.2f} s, {parser} (json.loads alone: {json_s:.2f} s); {gt.n_frames} frames, {gt.n_parts} GT parts, {pred.n_humans} pred humans,"
-            f" {len(pred.prop_box)} proposals, {size:.0f} MiB JSON")
+    parser = "byte scanner" if all(took) else "json.loads"
+    note = (f"cpu {cpu:.2f} s, {parser} (json.loads alone: {json_s:.2f} s); {gt.n_frames} frames, "
+            f"{gt.n_parts} GT parts, {pred.n_humans} pred humans, {len(pred.prop_box)} proposals, {size:.0f} MiB JSON")
     return [{"bench": "eval_tps", "case": "read gt+pred (JSON -> columns)", "wall_s": t_gt() + t_pred(),
              "peak_mib": peak_mib(), "reference_s": None, "note": note}]
 

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.transforms import normalize_skeletons
 from deeperaction.errors import InputError, ProblemList
-from deeperaction.formats.kinetics_tps import load_json
+from deeperaction.formats.jsonio import load_json
 from deeperaction.schema import JOINTS
 from deeperaction.video.reader import sample_clip_indices
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from deeperaction.errors import InputError, ProblemList
-from deeperaction.formats.activitynet_check import check_gt, check_pred, load_json, no_gc
+from deeperaction.formats.activitynet_check import check_gt, check_pred, load_json_into
+from deeperaction.formats.jsonio import no_gc
 from deeperaction.schema import Segment
 
 
@@ -106,7 +107,7 @@ def validate_activitynet(path: str | Path, kind: str = "auto", gt: TalGT | str |
     if not Path(path).is_file():
         problems.add("no such file" if not Path(path).exists() else "not a file")
         return problems
-    data = load_json(path, problems)
+    data = load_json_into(path, problems)
     if problems:
         return problems
     if kind == "auto":
@@ -126,7 +127,7 @@ def validate_activitynet(path: str | Path, kind: str = "auto", gt: TalGT | str |
 def read_activitynet_gt(path: str | Path, subset: str = "validation") -> TalGT:
     """Read the annotations of one subset; InputError listing every problem if the file is malformed."""
     problems = ProblemList(path)
-    data = load_json(path, problems)
+    data = load_json_into(path, problems)
     problems.raise_if_any()
     check_gt(data, problems, strict=False)
     problems.raise_if_any()
@@ -160,7 +161,7 @@ def read_activitynet_pred(path: str | Path) -> TalPred:
     item to name each problem.
     """
     problems = ProblemList(path)
-    data = load_json(path, problems)
+    data = load_json_into(path, problems)
     problems.raise_if_any()
     try:
         with no_gc():

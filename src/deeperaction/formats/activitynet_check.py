@@ -2,15 +2,13 @@
 shared by the readers and the validator."""
 from __future__ import annotations
 
-import gc
 import json
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deeperaction.errors import ProblemList
+from deeperaction.errors import InputError, ProblemList
+from deeperaction.formats.jsonio import load_json
 
 if TYPE_CHECKING:
     from deeperaction.formats.activitynet import TalGT
@@ -40,32 +38,13 @@ def _segment_problem(seg: Any) -> str | None:
     return None
 
 
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building 400k small dicts/lists otherwise triggers
-    collections that double the parse time. Nothing parsed here holds reference cycles."""
-    was = gc.isenabled()
-    gc.disable()
+def load_json_into(path: str | Path, problems: ProblemList) -> Any:
+    """:func:`~deeperaction.formats.jsonio.load_json`, a decode error added to ``problems`` (None returned)."""
     try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def load_json(path: str | Path, problems: ProblemList) -> Any:
-    """Parse a JSON file; a decode error becomes one problem (None returned)."""
-    raw = Path(path).read_bytes()
-    try:
-        with no_gc():
-            return json.loads(raw)
-    except UnicodeDecodeError as e:
-        problems.add(f"not UTF-8 text ({e.reason} at byte {e.start})")
-    except json.JSONDecodeError as e:
-        end = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string")
-        problems.add(("truncated JSON: unexpected end of file" if end else f"malformed JSON: {e.msg}")
-                     + f" (line {e.lineno}, column {e.colno})")
-    return None
+        return load_json(path)
+    except InputError as e:
+        problems.extend(e.problems)
+        return None
 
 
 def _check_top(data: Any, fields: tuple[str, ...], problems: ProblemList, strict: bool) -> Any:

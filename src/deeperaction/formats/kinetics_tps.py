@@ -4,59 +4,20 @@ Files (official names): ``{gt,pred}_vid_result.json`` = {video: action} and
 ``{gt,pred}_part_result.json`` = {video: {"img_00001.json": {"humans": [{"box": [x1,y1,x2,y2],
 "parts": {part: {"box": ..., "verb": ...}}}]}}}; GT parts hold one box and a state string, predicted
 parts lists of up to 5 boxes and states. ``img_{frame+1:05d}.json`` is internal 0-based ``frame``.
-Uses ``orjson`` to parse when it is installed (~1.3x faster parsing), else the standard library.
+The part file is scanned as raw bytes (``tps_fastparse``); other layouts go through ``jsonio.load_json``.
 """
 from __future__ import annotations
 
-import gc
-import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from deeperaction.errors import InputError, Problem, ProblemList
+from deeperaction.formats.jsonio import load_json, no_gc
 from deeperaction.formats.tps_columns import Slow, columns, columns_from_bytes
 from deeperaction.formats.tps_set import TpsSet, frame_file
 from deeperaction.formats.tps_validate import check_cross, check_part_obj, check_vid_obj
 from deeperaction.formats.tps_write import KINDS, official_paths, write_tps
-
-try:  # optional fast parser; same objects, same key order
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building millions of small lists/dicts otherwise triggers
-    repeated full collections (3x slower parsing); nothing created here is cyclic."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def load_json(path: str | Path) -> Any:
-    """Parse a JSON file; a syntax error becomes an InputError naming file, line and column."""
-    path = Path(path)
-    data = path.read_bytes()
-    if _orjson is not None:
-        try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
-            pass  # let the standard parser explain (and accept NaN, which validation then names)
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text ({e.reason} at byte {e.start})", file=path) from None
-    except json.JSONDecodeError as e:
-        what = "truncated JSON" if e.pos >= len(data.rstrip()) else "malformed JSON"
-        raise InputError(f"{what}: {e.msg} at line {e.lineno} column {e.colno}", file=path) from None
-
 
 def _check(kind: str) -> None:
     if kind not in KINDS:
@@ -219,4 +180,4 @@ def _looks_like_vid(path: Path) -> bool:
     return path.stat().st_size < 1 << 20 and b'"humans"' not in path.read_bytes()
 
 
-__all__ = ["TpsSet", "frame_file", "official_paths", "read_tps", "validate_tps", "write_tps", "load_json"]
+__all__ = ["TpsSet", "frame_file", "official_paths", "read_tps", "validate_tps", "write_tps"]
