@@ -7,8 +7,10 @@ Score (``evaluate_tps``) -> a markdown table in docs/ablation.md.
 
 Perception is the same for every rung and is not learned here: GT person boxes and GT keypoints with
 Gaussian noise (``--kp-noise`` px, a stand-in for a pose estimator); part boxes from keypoints
-(``parts_from_pose``) unless the pose-guided part detector rung replaces them. Seeds: 0 trains, 2
-selects checkpoints / ensemble weights, 1 is the held-out test set.
+(``parts_from_pose``) unless the pose-guided part detector rung replaces them (from that rung on, the part
+boxes that were better on the validation seed are used). Seeds: 0 trains, 2 selects checkpoints /
+ensemble weights / part boxes, 1 is the held-out test set. ``--reuse`` keeps models an earlier run left
+in ``OUT/runs`` (their evaluation is read back from ``metrics.jsonl``) and trains only what is missing.
 """
 from __future__ import annotations
 
@@ -27,12 +29,15 @@ from deeperaction.formats.tps_write import write_tps
 from deeperaction.kinematics.vocab import PART_STATES
 from deeperaction.metrics.tps import evaluate_tps
 from deeperaction.models.ensemble import ensemble_scores, fit_weights
-from deeperaction.models.predictors import ActionPredictor, load_state_predictor
+from deeperaction.metrics.tps_match import part_iou64
+from deeperaction.models.predictors import ActionPredictor, load_part_predictor, load_state_predictor
 from deeperaction.models.prior import FrequencyPrior
 from deeperaction.perception.parts_from_pose import part_boxes
 from deeperaction.schema import PARTS, TPS_FRAME_STRIDE, FrameParse, PartDet, Person, VideoParse
 from deeperaction.synth import generate
 from deeperaction.train.config import load_config
+from deeperaction.train.logging import read_metrics
+from deeperaction.train.parts_detector import load_partdet_config, train_partdet
 from deeperaction.train.parts import load_parts_config, train_parts
 from deeperaction.train.tps import train_tps
 
@@ -100,6 +105,29 @@ def state_accuracy(pred: dict[str, VideoParse], gt: dict[str, VideoParse]) -> fl
     return hit / max(n, 1)
 
 
+def part_box_quality(pred: dict[str, VideoParse], gt: dict[str, VideoParse]) -> dict[str, float]:
+    """Share of GT part boxes (of GT persons, matched by order: perception is GT) that a predicted box of
+    the same part hits with the official part IoU >= 0.3, and the mean IoU (0 for a missing part)."""
+    a, b = [], []
+    for vid, g in gt.items():
+        for fp_p, fp_g in zip(pred[vid].frames, g.frames):
+            for pp, pg in zip(fp_p.persons, fp_g.persons):
+                for name, det in pg.parts.items():
+                    a.append(pp.parts[name].boxes[0] if name in pp.parts else np.full(4, -1e6))
+                    b.append(det.boxes[0])
+    iou = np.maximum(part_iou64(np.array(a), np.array(b)), 0.0)
+    return {"recall": float((iou >= 0.3).mean()), "mean_iou": float(iou.mean()), "parts": len(iou)}
+
+
+def reused(run: Path, result_file: str) -> dict | None:
+    """An earlier run's result (model path, last evaluation) when ``run/result_file`` exists."""
+    if not (run / result_file).is_file():
+        return None
+    evals = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"] if (run / "metrics.jsonl").is_file() else []
+    ev = {k: v for k, v in (evals[-1] if evals else {}).items() if k not in ("kind", "step", "time", "epoch")}
+    return {"eval": ev, "model_path": str(run / result_file), "reused": True}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--videos", type=int, default=24, help="training videos (test: half, validation: a third)")
@@ -112,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default="bench_out/ablation_tps")
     ap.add_argument("--doc", default=str(REPO / "docs" / "ablation.md"))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--reuse", action="store_true", help="keep models an earlier run left in OUT/runs")
+    ap.add_argument("--partdet-epochs", type=int, default=0, help="part detector epochs (default 2 x --epochs)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -133,9 +163,16 @@ def main(argv: list[str] | None = None) -> None:
     runs = out / "runs"
     timings: dict[str, float] = {}
 
-    def timed(name, fn, *args):
+    def timed(name, fn, cfg):
+        run = Path(cfg["train"]["out"])
+        if a.reuse and not (fn is train_parts and cfg["parts"]["kind"] == "prior"):  # the prior is counted in 1 s
+            r = reused(run, "best.pt" if fn is train_tps else "model.pt")
+            if r is not None:
+                print(f"[{name}] reused {run}", flush=True)
+                timings[f"{name} (reused)"] = 0.0
+                return r
         t0 = time.perf_counter()
-        r = fn(*args)
+        r = fn(cfg)
         timings[name] = time.perf_counter() - t0
         print(f"[{name}] {time.perf_counter() - t0:.0f} s {r.get('eval') if isinstance(r, dict) else ''}", flush=True)
         return r
@@ -152,6 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     vs = timed("video states", train_parts, load_parts_config(None, part_common + [
         "parts.kind=video_states", f"train.out={runs / 'video_states'}", "data.test_clips=4", "train.batch_size=4",
         "optim.lr=0.003", "model.dropout=0.0", f"train.epochs={2 * a.epochs}"]))
+    pd_common = [f"data.root={train}", f"data.val_root={val}", f"data.workers={4 if gpu else 0}", "train.progress=false",
+                 "train.log_every=20", f"train.epochs={a.partdet_epochs or 2 * a.epochs}", f"partdet.kp_noise={a.kp_noise}"]
+    pd_common += (["partdet.trunk=resnet18", "partdet.crop=256", "partdet.fpn_dim=128", "train.batch_size=32"] if gpu
+                  else ["partdet.crop=96", "partdet.width=16", "partdet.fpn_dim=32"])
+    pd = timed("part detector", train_partdet, load_partdet_config(None, pd_common + [f"train.out={runs / 'partdet'}"]))
+    plain = timed("plain detector", train_partdet, load_partdet_config(None, pd_common + [
+        "partdet.mode=none", f"train.out={runs / 'partdet_plain'}"]))
 
     # ---- predict the held-out set (and the validation set, for the ensemble weights)
     dev = a.device
@@ -186,20 +230,47 @@ def main(argv: list[str] | None = None) -> None:
         video_p[v] = vs_model.video_probs(test / "videos" / f"{v}.mp4")
     timings["predict"] = time.perf_counter() - t0
 
-    def rung(actions: list[str], states: str) -> dict:
-        preds = {}
+    # ---- part boxes of the held-out persons: pose-guided / plain detector, with and without the fallback
+    t0 = time.perf_counter()
+    boxes_of: dict[str, dict[str, VideoParse]] = {"geometric": base}
+    frame_det = {}
+    for name, r in (("pose-guided", pd), ("plain", plain)):
+        model = load_part_predictor(r["model_path"], dev)
+        boxes_of[name], boxes_of[name + " raw"] = {}, {}
         for k, v in enumerate(vids):
+            video = test / "videos" / f"{v}.mp4"
             p = copy.deepcopy(base[v])
+            model.predict_parts(video, p)
+            boxes_of[name][v] = p
+            q = copy.deepcopy(base[v])
+            for fp in q.frames:  # raw: no geometric boxes to fall back on
+                for person in fp.persons:
+                    person.parts = {}
+            model.predict_parts(video, q)
+            boxes_of[name + " raw"][v] = q
+            if name == "pose-guided":
+                p = copy.deepcopy(p)
+                p.action = single[k]
+                frame_det[v] = ps_model.state_probs(video, p)
+    quality = {name: part_box_quality(parses, gt_parses) for name, parses in boxes_of.items()}
+    use_det = pd["eval"].get("recall", 0.0) > pd["eval"].get("geo_recall", 1.0)  # chosen on the validation seed
+    timings["predict parts"] = time.perf_counter() - t0
+
+    def rung(actions: list[str], states: str, boxes: str = "geometric") -> dict:
+        preds = {}
+        src, fprobs = (boxes_of["pose-guided"], frame_det) if boxes == "pose-guided" else (base, frame_p)
+        for k, v in enumerate(vids):
+            p = copy.deepcopy(src[v])
             p.action = actions[k]
             if states == "prior":
                 best = prior.predict(np.array([prior.action_id(p.action)]))[0]
                 set_states(p, lambda i, j: best)
             elif states == "head":
-                set_states(p, lambda i, j: frame_p[v][(i, j)].argmax(-1))
+                set_states(p, lambda i, j: fprobs[v][(i, j)].argmax(-1))
             else:  # head + video-level states: mean of the two probability tables
-                set_states(p, lambda i, j: (frame_p[v][(i, j)] + video_p[v]).argmax(-1))
+                set_states(p, lambda i, j: (fprobs[v][(i, j)] + video_p[v]).argmax(-1))
             preds[v] = p
-        folder = out / "pred" / f"{states}_{'ens' if actions is ens else 'single'}"
+        folder = out / "pred" / f"{states}_{'ens' if actions is ens else 'single'}_{boxes.replace('-', '_')}"
         write_tps(folder, preds, kind="pred")
         rep = evaluate_tps(gt_set, read_tps(folder, kind="pred"), sweep=False)
         acc = float(np.mean([a_ == gt_parses[v].action for a_, v in zip(actions, vids)]))
@@ -208,16 +279,17 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = [("Frequency prior (action from the video model)", rung(single, "prior")),
             ("+ learned part states (RoIAlign + person + MHA + action)", rung(single, "head")),
-            ("+ pose-guided part detector", None),
-            ("+ video-level part states", rung(single, "head+video")),
-            ("+ ensemble (video + skeleton action models)", rung(ens, "head+video"))]
+            ("+ pose-guided part detector (part boxes)", rung(single, "head", "pose-guided"))]
+    chosen = "pose-guided" if use_det else "geometric"
+    rows += [(f"+ video-level part states ({chosen} boxes)", rung(single, "head+video", chosen)),
+             (f"+ ensemble (video + skeleton action models, {chosen} boxes)", rung(ens, "head+video", chosen))]
     write_doc(Path(a.doc), rows, a, backbone, len(vids), timings, time.perf_counter() - t_start, weights,
-              ps["eval"], prior_r["eval"])
+              ps["eval"], prior_r["eval"], quality, pd["eval"], plain["eval"], chosen)
     print(Path(a.doc).read_text())
 
 
 def write_doc(path: Path, rows, a, backbone: str, n_test: int, timings: dict, total: float, weights, ps_eval,
-              prior_eval) -> None:
+              prior_eval, quality: dict, pd_eval: dict, plain_eval: dict, chosen: str) -> None:
     lines = ["# Kinetics-TPS ablation ladder (synthetic data)", "",
              "Made by `python scripts/ablation_tps.py " + f"--videos {a.videos} --device {a.device} --epochs "
              f"{a.epochs}` (backbone `{backbone}`, frames {a.size}, preset `{a.preset}`). Training: seed 0, "
@@ -226,14 +298,25 @@ def write_doc(path: Path, rows, a, backbone: str, n_test: int, timings: dict, to
              " video acc = action top-1; state acc = share of GT parts given the right state; PSC = mean"
              " part-state correctness per video (official definition).", "",
              f"Perception is shared by every rung and not learned: GT person boxes, GT keypoints + N(0, {a.kp_noise}"
-             " px) noise, part boxes from keypoints (`parts_from_pose`). This isolates the part-state and action"
-             " models; the numbers are not comparable to real Kinetics-TPS.", "",
+             " px) noise, part boxes from keypoints (`parts_from_pose`) until the pose-guided part detector rung;"
+             f" after it, the part boxes that were better on the validation seed ({chosen}). This isolates the"
+             " part-state and action models; the numbers are not comparable to real Kinetics-TPS.", "",
              "| rung | Score | video acc | state acc | PSC |", "|---|---|---|---|---|"]
     for name, r in rows:
-        if r is None:
-            lines.append(f"| {name} | not built yet | | | |")
-        else:
-            lines.append(f"| {name} | {r['score']:.4f} | {r['video_acc']:.3f} | {r['state_acc']:.3f} | {r['psc']:.3f} |")
+        lines.append(f"| {name} | {r['score']:.4f} | {r['video_acc']:.3f} | {r['state_acc']:.3f} | {r['psc']:.3f} |")
+    lines += ["", "Part-box quality on the held-out persons (share of GT part boxes hit with the official part IoU"
+              " >= 0.3, mean IoU; 'raw' = the detector alone, otherwise a part scoring under"
+              " `partdet.score_thresh` keeps its geometric box):", "",
+              "| part boxes | IoU>=0.3 recall | mean IoU |", "|---|---|---|"]
+    for name, q in quality.items():
+        label = {"geometric": "geometric from keypoints (`parts_from_pose`)",
+                 "pose-guided": "pose-guided detector (keypoints drawn on the crop)",
+                 "pose-guided raw": "pose-guided detector, raw", "plain": "plain detector (no pose drawn)",
+                 "plain raw": "plain detector, raw"}[name]
+        lines.append(f"| {label} | {q['recall']:.3f} | {q['mean_iou']:.3f} |")
+    lines += ["", f"Validation seed (detector + fallback / raw / geometric recall): pose-guided "
+              f"{pd_eval.get('recall', 0):.3f} / {pd_eval.get('det_recall', 0):.3f} / {pd_eval.get('geo_recall', 0):.3f},"
+              f" plain {plain_eval.get('recall', 0):.3f} / {plain_eval.get('det_recall', 0):.3f}."]
     lines += ["", f"Ensemble weights (video, skeleton), fit on seed 2: {[round(float(w), 2) for w in weights]}. "
               f"Part-state head on the validation set (GT part boxes): accuracy {ps_eval.get('accuracy', 0):.3f}, on"
               f" non-\"none\" states {ps_eval.get('active_accuracy', 0):.3f}; frequency prior "

@@ -174,20 +174,27 @@ class PartDetectorPredictor:
         self.net.to(self.device).eval()
 
     @torch.no_grad()
-    def detect(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Part boxes ``(P, 10, 4)`` (frame pixels) and scores ``(P, 10)`` of P people of one RGB frame."""
+    def detect(self, frames: list[np.ndarray], boxes: list[np.ndarray], keypoints: list[np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Part boxes ``(P, 10, 4)`` (frame pixels) and scores ``(P, 10)`` of the people of RGB ``frames``
+        (``boxes[f] (P_f, 4)``, ``keypoints[f] (P_f, J, 3)``), people in frame order, batched."""
         from deeperaction.models.part_detector import decode_parts, images_to_tensors
         from deeperaction.models.pose_guided import crop_params, crop_people, draw_pose, from_crop, to_crop
 
         pc, size = self.pc, self.pc["crop"]
-        params = crop_params(boxes, pc["enlarge"])
-        crops = crop_people(frame, params, size)
-        kp = np.array(keypoints, np.float64, copy=True)
+        params = [crop_params(b, pc["enlarge"]) for b in boxes]
+        crops = np.concatenate([crop_people(f, p, size) for f, p in zip(frames, params)])
+        params = np.concatenate(params)
+        kp = np.concatenate(keypoints).astype(np.float64)
         kp[..., :2] = to_crop(kp[..., :2], params, size)
         images = np.stack([draw_pose(c, k, pc["mode"], min_conf=pc["min_conf"]) for c, k in zip(crops, kp)])
-        det = self.net(images_to_tensors(torch.from_numpy(images).to(self.device)))
-        b, s = decode_parts(det)
-        return from_crop(b.cpu().numpy().astype(np.float64), params, size), s.cpu().numpy().astype(np.float64)
+        out_b, out_s = [], []
+        for i in range(0, len(images), 4 * CHUNK):
+            det = self.net(images_to_tensors(torch.from_numpy(images[i:i + 4 * CHUNK]).to(self.device)))
+            b, s = decode_parts(det)
+            out_b.append(b.cpu().numpy().astype(np.float64))
+            out_s.append(s.cpu().numpy().astype(np.float64))
+        return from_crop(np.concatenate(out_b), params, size), np.concatenate(out_s)
 
     def predict_parts(self, video_path: str | Path, parse: VideoParse) -> None:
         from deeperaction.schema import PartDet
@@ -200,18 +207,18 @@ class PartDetectorPredictor:
             if frames.shape[2] != w or frames.shape[1] != h:
                 raise InputError(f"video frames are {frames.shape[2]}x{frames.shape[1]}, the parse says {w}x{h}",
                                  file=video_path)
-            for rgb, i in zip(frames, chunk):
-                people = [p for p in parse.frames[i].persons if p.keypoints is not None]
-                boxes, scores = self.detect(rgb, np.stack([p.box for p in people]), np.stack([p.keypoints for p in people]))
-                boxes[..., 0::2] = boxes[..., 0::2].clip(0, w - 1)
-                boxes[..., 1::2] = boxes[..., 1::2].clip(0, h - 1)
-                ok = (scores >= self.pc["score_thresh"]) & (boxes[..., 2] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 1])
-                for p, b, s, good in zip(people, boxes, scores, ok):
-                    for q, name in enumerate(PARTS):
-                        if good[q]:
-                            old = p.parts.get(name)
-                            p.parts[name] = PartDet(name, b[q][None], [old.states[0] if old else "none"], [s[q]])
-                    p.parts = {name: p.parts[name] for name in PARTS if name in p.parts}
+            people = [[p for p in parse.frames[i].persons if p.keypoints is not None] for i in chunk]
+            boxes, scores = self.detect(list(frames), [np.stack([p.box for p in ps]) for ps in people],
+                                        [np.stack([p.keypoints for p in ps]) for ps in people])
+            boxes[..., 0::2] = boxes[..., 0::2].clip(0, w - 1)
+            boxes[..., 1::2] = boxes[..., 1::2].clip(0, h - 1)
+            ok = (scores >= self.pc["score_thresh"]) & (boxes[..., 2] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 1])
+            for p, b, s, good in zip([p for ps in people for p in ps], boxes, scores, ok):
+                for q, name in enumerate(PARTS):
+                    if good[q]:
+                        old = p.parts.get(name)
+                        p.parts[name] = PartDet(name, b[q][None], [old.states[0] if old else "none"], [s[q]])
+                p.parts = {name: p.parts[name] for name in PARTS if name in p.parts}
 
 
 def load_part_predictor(path: str | Path, device: str = "cpu") -> PartDetectorPredictor:
