@@ -203,7 +203,7 @@ class Parser:
             t["decode"] += t1 - t0
             boxes, scores, kps = self._frame(rgb, t)
             t2 = time.perf_counter()
-            ids = tracker.update(boxes)
+            ids = tracker.update(boxes, rgb)  # appearance re-finds people lost for a while
             t3 = time.perf_counter()
             t["track"] += t3 - t2
             boxes, kps = boxes * back, kps * np.array([back[0], back[1], 1.0])
