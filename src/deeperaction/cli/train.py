@@ -1,6 +1,7 @@
 """``deeperaction train``: train models from a YAML config (torchrun-ready), and build clip caches."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -15,12 +16,47 @@ app.add_typer(train_app, name="train")
 _SET = typer.Option(None, "--set", help="Override one key: section.key=value (repeatable), e.g. optim.lr=0.01.")
 
 
+_RESUME = typer.Option("", "--resume", help="'auto' (OUT/last.pt if present) or a checkpoint path.")
+_JSON = typer.Option(None, "--json", help="Write the final metrics (and throughput) as JSON.")
+_SUMMARY = ("eval", "best", "step", "epoch", "throughput", "out", "model_path")
+
+
+def _train(entry: Callable[[], tuple[Callable, Callable]], config: Path, set_: list[str] | None, resume: str,
+           json_out: Path | None) -> None:
+    """Load the config and train with ``entry() -> (load_config, train)`` (imported late: `--help` stays
+    fast); rank 0 prints and writes the summary."""
+    def run() -> None:
+        load, fit = entry()
+        res = fit(load(config, set_ or []), resume or None)
+        import torch.distributed as dist  # noqa: PLC0415
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            summary = {k: res[k] for k in _SUMMARY if k in res}
+            console.print(f"done: {summary.get('eval')} -> {res.get('model_path', res['out'])}", highlight=False)
+            write_json(summary, json_out)
+
+    guarded(run)
+
+
+def _tps_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.config import load_config  # noqa: PLC0415
+    from deeperaction.train.tps import train_tps  # noqa: PLC0415
+    return load_config, train_tps
+
+
+def _parts_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.parts import load_parts_config, train_parts  # noqa: PLC0415
+    return load_parts_config, train_parts
+
+
+def _partdet_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.parts_detector import load_partdet_config, train_partdet  # noqa: PLC0415
+    return load_partdet_config, train_partdet
+
+
 @train_app.command("tps")
 def train_tps_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.config.DEFAULTS."),
-    set_: list[str] = _SET,
-    resume: str = typer.Option("", "--resume", help="'auto' (OUT/last.pt if present) or a checkpoint path."),
-    json_out: Path = typer.Option(None, "--json", help="Write the final metrics and throughput as JSON."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
 ) -> None:
     """Train the Kinetics-TPS action classifier (video backbone or skeleton model).
 
@@ -32,28 +68,13 @@ def train_tps_cmd(
 
       torchrun --nproc_per_node 8 -m deeperaction train tps configs/tps_r3d18.yaml
     """
-    def run() -> None:
-        from deeperaction.train.config import load_config  # noqa: PLC0415 - keep `--help` fast
-        from deeperaction.train.tps import train_tps  # noqa: PLC0415
-
-        cfg = load_config(config, set_ or [])
-        res = train_tps(cfg, resume or None)
-        summary = {"eval": res["eval"], "best": res["best"], "step": res["step"], "epoch": res["epoch"],
-                   "throughput": res["throughput"], "out": res["out"]}
-        import torch.distributed as dist  # noqa: PLC0415
-        if not dist.is_initialized() or dist.get_rank() == 0:
-            console.print(f"done: {summary['eval']} -> {res['out']}", highlight=False)
-            write_json(summary, json_out)
-
-    guarded(run)
+    _train(_tps_entry, config, set_, resume, json_out)
 
 
 @train_app.command("parts")
 def train_parts_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.parts.PARTS_DEFAULTS."),
-    set_: list[str] = _SET,
-    resume: str = typer.Option("", "--resume", help="'auto' (OUT/last.pt if present) or a checkpoint path."),
-    json_out: Path = typer.Option(None, "--json", help="Write the final metrics as JSON."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
 ) -> None:
     """Train a part-level model: the part-state head (parts.kind=part_state), video-level part states
     (video_states) or the frequency prior (prior); writes OUT/model.pt (or prior.json) for
@@ -67,26 +88,14 @@ def train_parts_cmd(
 
       torchrun --nproc_per_node 8 -m deeperaction train parts configs/parts_r3d18.yaml
     """
-    def run() -> None:
-        from deeperaction.train.parts import load_parts_config, train_parts  # noqa: PLC0415
-
-        cfg = load_parts_config(config, set_ or [])
-        res = train_parts(cfg, resume or None)
-        import torch.distributed as dist  # noqa: PLC0415
-        if not dist.is_initialized() or dist.get_rank() == 0:
-            summary = {k: res[k] for k in ("eval", "best", "step", "epoch", "out", "model_path") if k in res}
-            console.print(f"done: {summary.get('eval')} -> {res['model_path']}", highlight=False)
-            write_json(summary, json_out)
-
-    guarded(run)
+    _train(_parts_entry, config, set_, resume, json_out)
 
 
 @train_app.command("partdet")
 def train_partdet_cmd(
-    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.parts_detector.PARTDET_DEFAULTS."),
-    set_: list[str] = _SET,
-    resume: str = typer.Option("", "--resume", help="'auto' (OUT/last.pt if present) or a checkpoint path."),
-    json_out: Path = typer.Option(None, "--json", help="Write the final metrics as JSON."),
+    config: Path = typer.Argument(..., help="YAML config; keys override "
+                                            "deeperaction.train.parts_detector.PARTDET_DEFAULTS."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
 ) -> None:
     """Train the pose-guided part detector (keypoints drawn on person crops -> 10 part boxes); writes
     OUT/model.pt for `deeperaction parse --part-model`. Needs keypoints beside the videos (labels/V.npz,
@@ -100,18 +109,7 @@ def train_partdet_cmd(
 
       torchrun --nproc_per_node 8 -m deeperaction train partdet configs/partdet_r18.yaml
     """
-    def run() -> None:
-        from deeperaction.train.parts_detector import load_partdet_config, train_partdet  # noqa: PLC0415
-
-        cfg = load_partdet_config(config, set_ or [])
-        res = train_partdet(cfg, resume or None)
-        import torch.distributed as dist  # noqa: PLC0415
-        if not dist.is_initialized() or dist.get_rank() == 0:
-            summary = {k: res[k] for k in ("eval", "best", "step", "epoch", "out", "model_path") if k in res}
-            console.print(f"done: {summary.get('eval')} -> {res['model_path']}", highlight=False)
-            write_json(summary, json_out)
-
-    guarded(run)
+    _train(_partdet_entry, config, set_, resume, json_out)
 
 
 @train_app.command("cache")
