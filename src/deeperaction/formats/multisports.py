@@ -36,32 +36,29 @@ def _load(path: str | Path) -> Any:
     return safe_load(path)
 
 
+def _read(path: str | Path, check, *gt: MultiSportsGT):
+    """Load ``path`` and run ``check(obj, *gt, fatal, soft)``: fatal problems raise (every one listed),
+    soft ones become the result's warnings."""
+    fatal, soft = ProblemList(path), ProblemList(path)
+    out = check(_load(path), *gt, fatal, soft)
+    fatal.raise_if_any()
+    out.path, out.warnings = str(path), summarize_soft(soft)
+    return out
+
+
 def read_multisports_gt(path: str | Path) -> MultiSportsGT:
     """Read and check a MultiSports GT pickle; InputError lists every problem the scorer cannot use."""
-    fatal, soft = ProblemList(path), ProblemList(path)
-    gt = check_gt(_load(path), fatal, soft)
-    fatal.raise_if_any()
-    gt.path = str(path)
-    gt.warnings = summarize_soft(soft)
-    return gt
+    return _read(path, check_gt)
 
 
 def read_frame_detections(path: str | Path, gt: MultiSportsGT) -> FrameDetections:
     """Read and check ``frame_detections.pkl`` against ``gt`` (InputError on unusable rows)."""
-    fatal, soft = ProblemList(path), ProblemList(path)
-    dets = check_frame_dets(_load(path), gt, fatal, soft)
-    fatal.raise_if_any()
-    dets.path, dets.warnings = str(path), summarize_soft(soft)
-    return dets
+    return _read(path, check_frame_dets, gt)
 
 
 def read_video_detections(path: str | Path, gt: MultiSportsGT) -> VideoDetections:
     """Read and check ``video_detections.pkl`` against ``gt`` (InputError on unusable tubes)."""
-    fatal, soft = ProblemList(path), ProblemList(path)
-    dets = check_video_dets(_load(path), gt, fatal, soft)
-    fatal.raise_if_any()
-    dets.path, dets.warnings = str(path), summarize_soft(soft)
-    return dets
+    return _read(path, check_video_dets, gt)
 
 
 def validate_multisports(path: str | Path, kind: str = "gt", gt: MultiSportsGT | str | Path | None = None

@@ -44,3 +44,12 @@ def resolve_resume(resume: str | None, out: str | Path) -> Path | None:
         last = Path(out) / "last.pt"
         return last if last.is_file() else None
     return Path(resume)
+
+
+def export_model(out: str | Path, kind: str, config: dict, classes: list[str]) -> Path:
+    """Write ``OUT/model.pt`` (``kind``, config, classes, weights) from the run's best checkpoint (else its
+    last): the one file that ``deeperaction parse`` and the predictors load."""
+    out = Path(out)
+    best = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
+    save_checkpoint(out / "model.pt", kind=kind, config=config, classes=classes, model=load_checkpoint(best)["model"])
+    return out / "model.pt"

@@ -22,7 +22,7 @@ from deeperaction.errors import InputError
 from deeperaction.models.heads.part_state import build_part_state_net
 from deeperaction.models.prior import FrequencyPrior
 from deeperaction.models.video_states import build_video_state_net
-from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
+from deeperaction.train.checkpoint import export_model
 from deeperaction.train.config import DEFAULTS, load_config
 from deeperaction.train.ddp import barrier, cleanup, init_distributed
 from deeperaction.train.engine import Task, fit, seed_everything
@@ -211,8 +211,6 @@ def train_parts(cfg: dict, resume: str | None = None) -> dict[str, Any]:
         cleanup()
     out = Path(cfg["train"]["out"])
     if info.main:
-        best = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
-        state = load_checkpoint(best)["model"]
-        save_checkpoint(out / "model.pt", kind=cfg["parts"]["kind"], config=cfg, classes=classes, model=state)
+        export_model(out, cfg["parts"]["kind"], cfg, classes)
     result.update(classes=classes, model_path=str(out / "model.pt"))
     return result

@@ -24,7 +24,7 @@ from deeperaction.metrics.tps_match import part_iou64
 from deeperaction.models.part_detector import ARCHS, TRUNKS, build_part_detector, decode_parts, images_to_tensors
 from deeperaction.models.pose_guided import MODES, from_crop, in_channels
 from deeperaction.schema import PARTS
-from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
+from deeperaction.train.checkpoint import export_model
 from deeperaction.train.config import DEFAULTS, load_config
 from deeperaction.train.ddp import cleanup, init_distributed
 from deeperaction.train.engine import Task, fit, seed_everything
@@ -157,9 +157,7 @@ def train_partdet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
         cleanup()
     out = Path(cfg["train"]["out"])
     if info.main:
-        best = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
-        save_checkpoint(out / "model.pt", kind="part_detector", config=cfg, classes=["__background__", *PARTS],
-                        model=load_checkpoint(best)["model"])
+        export_model(out, "part_detector", cfg, ["__background__", *PARTS])
     result.update(model_path=str(out / "model.pt"))
     return result
 
