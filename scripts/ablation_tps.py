@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     timed("action video", train_tps, load_config(None, common + cache + vid_model + many + [f"train.out={runs / 'act_video'}"]))
     timed("action skeleton", train_tps, load_config(None, common + [
         "model.kind=skeleton", "data.clip_len=32", "data.frame_stride=1", "optim.name=adamw", "optim.lr=0.005",
-        "optim.weight_decay=0.01", "train.batch_size=8", f"train.epochs={6 * a.epochs}", f"train.out={runs / 'act_skel'}"]))
+        "optim.weight_decay=0.01", "train.batch_size=8", f"train.epochs={24 * a.epochs}", f"train.out={runs / 'act_skel'}"]))
     part_common = common + cache + [f"model.name={backbone}", "train.batch_size=16"]
     prior_r = timed("prior", train_parts, load_parts_config(None, part_common + ["parts.kind=prior", f"train.out={runs / 'prior'}"]))
     ps = timed("part states", train_parts, load_parts_config(None, part_common + [
