@@ -15,7 +15,7 @@ from deeperaction.models.pose_guided import (JOINT_COLOURS, crop_params, crop_pe
                                              in_channels, to_crop)
 from deeperaction.schema import JOINT_INDEX as JI
 from deeperaction.schema import JOINTS, PARTS
-from deeperaction.tasks.parse import resolve_bundle
+from deeperaction.tasks.parse_models import resolve_bundle
 from deeperaction.train.parts_detector import fallback_boxes, load_partdet_config
 
 S = 96

@@ -10,7 +10,6 @@ is confident). Without ``action_model`` the action is "unknown". ``model_bundle`
 """
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +23,8 @@ from deeperaction.perception.parts_from_pose import part_boxes, refine_person_bo
 from deeperaction.perception.states_default import track_states
 from deeperaction.perception.track import Tracker, smooth_keypoints
 from deeperaction.schema import JOINTS, PARTS, FrameParse, PartDet, Person, VideoParse
+from deeperaction.tasks.parse_models import load_plugin, resolve_bundle
+from deeperaction.tasks.parse_outputs import list_inputs, merge_submissions, parse_json
 from deeperaction.video.reader import VideoInfo, iter_frames, probe
 
 UNKNOWN_ACTION = "unknown"
@@ -61,64 +62,6 @@ class ParseRun:
     frame_ms: dict[int, float] = field(default_factory=dict)
 
 
-def _plugin(path: str, kind: str, device: str):
-    """Load a trained state/action model through ``deeperaction.models.predictors`` (next issue)."""
-    if not Path(path).is_file():
-        raise InputError(f"no such {kind} model file", file=path)
-    try:
-        mod = importlib.import_module("deeperaction.models.predictors")
-    except ModuleNotFoundError:
-        raise InputError(f"trained {kind} models need deeperaction.models.predictors, which this install"
-                         " lacks; drop the option to use the default", file=path) from None
-    return getattr(mod, f"load_{kind}_predictor")(path, device=device)
-
-
-BUNDLE_KEYS = ("part_model", "state_model", "action_model")
-BUNDLE_DEFAULTS = {"part_model": ("part_model.pt",), "state_model": ("state_model.pt", "prior.json"),
-                   "action_model": ("action_model.pt", "ensemble.json")}
-"""File names looked for in a bundle folder without ``bundle.json`` (first found wins)."""
-
-
-def resolve_bundle(folder: str | Path) -> dict[str, str]:
-    """``{option: path}`` of a model bundle: ``bundle.json`` ``{"part_model": "part_model.pt", ...}`` (paths
-    relative to the folder, any of :data:`BUNDLE_KEYS`), else the files of :data:`BUNDLE_DEFAULTS`."""
-    import json
-
-    from deeperaction.errors import ProblemList
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError("no such model bundle folder", file=folder)
-    spec = folder / "bundle.json"
-    if not spec.is_file():
-        found = {}
-        for key, names in BUNDLE_DEFAULTS.items():
-            path = next((folder / n for n in names if (folder / n).is_file()), None)
-            if path is not None:
-                found[key] = str(path)
-        if not found:
-            raise InputError("no bundle.json nor any of " + ", ".join(n for v in BUNDLE_DEFAULTS.values() for n in v),
-                             file=folder)
-        return found
-    try:
-        obj = json.loads(spec.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not valid JSON: {e}", file=spec) from None
-    problems = ProblemList(spec)
-    if not isinstance(obj, dict) or not obj:
-        raise InputError('expected an object like {"part_model": "part_model.pt"}', file=spec)
-    out = {}
-    for key, name in obj.items():
-        if key not in BUNDLE_KEYS:
-            problems.add(f"unknown key; known: {', '.join(BUNDLE_KEYS)}", field=str(key))
-        elif not isinstance(name, str) or not (folder / name).is_file():
-            problems.add(f"no such model file {name!r} in {folder}", field=key)
-        else:
-            out[key] = str(folder / name)
-    problems.raise_if_any()
-    return out
-
-
 class Parser:
     """Holds the loaded models so that many videos reuse them: ``Parser(opts).parse(path)``."""
 
@@ -139,9 +82,9 @@ class Parser:
 
         self.pose = MediapipePose(num_poses=o.max_people)
         self.detector = load_detector(o.detector, o.device)
-        self.state_model = _plugin(o.state_model, "state", o.device) if o.state_model else None
-        self.action_model = _plugin(o.action_model, "action", o.device) if o.action_model else None
-        self.part_model = _plugin(o.part_model, "part", o.device) if o.part_model else None
+        self.state_model = load_plugin(o.state_model, "state", o.device) if o.state_model else None
+        self.action_model = load_plugin(o.action_model, "action", o.device) if o.action_model else None
+        self.part_model = load_plugin(o.part_model, "part", o.device) if o.part_model else None
 
     def _frame(self, rgb: np.ndarray, t: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People in one frame: boxes (P, 4), scores (P,), keypoints (P, J, 3) (NaN rows: no pose)."""
@@ -277,76 +220,6 @@ class Parser:
 
     def close(self) -> None:
         self.pose.close()
-
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts")
-
-
-def list_inputs(path: str | Path) -> tuple[list[Path], bool]:
-    """Videos to parse under ``path`` and whether it is a single input (a video or one frame folder)."""
-    from deeperaction.video.frames import IMAGE_SUFFIXES
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file or folder", file=path)
-    if path.is_file():
-        return [path], True
-    entries = sorted(path.iterdir())
-    videos = [p for p in entries if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
-    if not videos and any(p.suffix.lower() in IMAGE_SUFFIXES for p in entries if p.is_file()):
-        return [path], True  # a frame folder
-    folders = [p for p in entries if p.is_dir() and any(q.suffix.lower() in IMAGE_SUFFIXES for q in p.iterdir())]
-    found = sorted(videos + folders)
-    if not found:
-        raise InputError(f"folder has no videos ({', '.join(VIDEO_SUFFIXES)}) nor frame folders", file=path)
-    return found, False
-
-
-def _r(x: float) -> float:
-    return round(float(x), 2)
-
-
-def parse_json(run: ParseRun, stride: int) -> dict:
-    """The rich per-video record written as ``parse.json``: keypoints, scores, tracks, timings."""
-    vp = run.parse
-    frames = []
-    for fp in vp.frames:
-        persons = []
-        for p in fp.persons:
-            persons.append({
-                "track_id": p.track_id, "score": round(p.score, 4), "box": [_r(v) for v in p.box],
-                "keypoints": None if p.keypoints is None else [[_r(x), _r(y), round(float(c), 3)]
-                                                              for x, y, c in p.keypoints],
-                "parts": {n: {"box": [_r(v) for v in d.boxes[0]], "state": d.states[0],
-                              "score": round(float(d.scores[0]), 4)} for n, d in p.parts.items()}})
-        frames.append({"frame": fp.frame, "ms": run.frame_ms.get(fp.frame), "persons": persons})
-    return {"video": vp.video_id, "fps": vp.fps, "size": list(vp.size), "n_frames": run.info.n_frames,
-            "stride": stride, "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action,
-            "action_scores": vp.action_scores,
-            "timings_s": {k: round(v, 4) for k, v in run.timings.items()}, "frames": frames}
-
-
-def _atomic_json(path: Path, obj) -> None:
-    import json
-    import os
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, separators=(",", ":")))
-    os.replace(tmp, path)
-
-
-def merge_submissions(out: Path) -> int:
-    """Merge every ``out/*/pred_{vid,part}_result.json`` into ``out``'s own (shards may run at once)."""
-    import json
-
-    vid, part = {}, {}
-    subs = sorted(p for p in out.iterdir() if (p / "pred_part_result.json").is_file())
-    for sub in subs:
-        vid.update(json.loads((sub / "pred_vid_result.json").read_text()))
-        part.update(json.loads((sub / "pred_part_result.json").read_text()))
-    _atomic_json(out / "pred_vid_result.json", vid)
-    _atomic_json(out / "pred_part_result.json", part)
-    return len(subs)
 
 
 def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions | None = None, *,
