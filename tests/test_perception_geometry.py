@@ -96,3 +96,12 @@ def test_smoothing_reduces_jitter_and_skips_absent_frames():
     err_after = np.abs(sm[keep, :, :2] - clean[keep, :, :2]).mean()
     assert err_after < 0.6 * err_before
     assert np.allclose(smooth_keypoints(clean, 5)[2:-2], clean[2:-2])
+
+
+def test_hog_on_frames_smaller_than_its_window():
+    from deeperaction.perception.detect_person import HogPersonDetector
+
+    det = HogPersonDetector()  # 64x128 window: OpenCV crashes on a smaller image, we return nothing
+    for h, w in ((48, 64), (80, 30), (1, 1)):
+        boxes, scores = det(np.zeros((h, w, 3), np.uint8))
+        assert boxes.shape == (0, 4) and scores.shape == (0,)

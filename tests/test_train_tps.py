@@ -100,3 +100,21 @@ def test_trains_on_synth_output(tmp_path):
                                        "--json", str(tmp_path / f"{kind}.json")])
         assert res.exit_code == 0, res.output
         assert json.loads((tmp_path / f"{kind}.json").read_text())["eval"]["videos"] == n
+
+    # the trained checkpoints drive `parse --action-model`: each alone, and a weighted ensemble of both
+    classes = (tmp_path / "video" / "classes.txt").read_text().split()
+    (tmp_path / "ens.json").write_text(json.dumps({"kind": "ensemble", "models": ["video/best.pt", "skeleton/best.pt"],
+                                                   "weights": [0.3, 0.7]}))
+    video = sorted((tmp_path / "syn" / "videos").glob("*.mp4"))[0]
+    for model in (tmp_path / "video" / "best.pt", tmp_path / "skeleton" / "best.pt", tmp_path / "ens.json"):
+        out = tmp_path / f"parse_{model.stem}"
+        res = CliRunner().invoke(app, ["parse", str(video), "--out", str(out), "--no-render",
+                                       "--action-model", str(model)])
+        assert res.exit_code == 0, res.output
+        rich = json.loads((out / "parse.json").read_text())
+        assert rich["action"] in classes and set(rich["action_scores"]) == set(classes)
+        assert sum(rich["action_scores"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert json.loads((out / "pred_vid_result.json").read_text()) == {video.stem: rich["action"]}
+    bad = CliRunner().invoke(app, ["parse", str(video), "--out", str(tmp_path / "x"), "--no-render",
+                                   "--action-model", str(tmp_path / "video" / "metrics.jsonl")])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

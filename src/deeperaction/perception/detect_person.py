@@ -76,6 +76,8 @@ class HogPersonDetector:
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         if s != 1.0:
             gray = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
+        if gray.shape[0] < 128 or gray.shape[1] < 64:  # smaller than the window: nothing to find (and
+            return np.zeros((0, 4)), np.zeros(0)        # OpenCV's detectMultiScale crashes on it)
         rects, weights = self.hog.detectMultiScale(gray, hitThreshold=self.min_score,
                                                    winStride=(self.win_stride,) * 2, padding=(8, 8),
                                                    scale=self.scale_step)
