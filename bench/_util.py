@@ -24,3 +24,14 @@ def timer():
 def emit(rows: list[dict]) -> None:
     """Print the rows as the last stdout line, for ``bench.run``."""
     print(json.dumps(rows))
+
+
+def generate_inputs(gen_module: str, quick: bool) -> str:
+    """Run ``python -m bench.<gen_module> [--quick]`` in a child process (so its memory is not this
+    process's peak) and return the input size name, ``"quick"`` or ``"full"``."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", f"bench.{gen_module}", *(["--quick"] if quick else [])], check=True,
+                   stdout=subprocess.DEVNULL)
+    return "quick" if quick else "full"

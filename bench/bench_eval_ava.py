@@ -9,11 +9,9 @@ Also prints CPU seconds, which stay honest when other processes share the machin
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 
-from bench._util import emit, peak_mib, timer
+from bench._util import generate_inputs, emit, peak_mib, timer
 from bench.gen_ava import ROOT
 
 OFFICIAL_FULL_S = 191.0
@@ -23,9 +21,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="8 videos x 300 keyframes")
     args = ap.parse_args()
-    size = "quick" if args.quick else "full"
-    subprocess.run([sys.executable, "-m", "bench.gen_ava", *(["--quick"] if args.quick else [])], check=True,
-                   stdout=subprocess.DEVNULL)
+    size = generate_inputs("gen_ava", args.quick)
     from deeperaction.formats.ava import read_ava_csv, read_labelmap
     from deeperaction.metrics.ava import evaluate_ava
 

@@ -11,11 +11,10 @@ CPU seconds too, the fair comparison on a shared machine.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 
-from bench._util import emit, peak_mib, timer
+from bench._util import generate_inputs, emit, peak_mib, timer
 
 OFFICIAL_FULL_S = 25.0  # issue 2's figure for the official scorer (frame-mAP + 9 video thresholds)
 OFFICIAL_FULL = (42.83983863242973, 44.61383621575176)  # official F@0.5, V@0.1:0.9 on the generated full case
@@ -25,9 +24,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="70 videos, 1.6k tubes, 94k frame detections")
     args = ap.parse_args()
-    size = "quick" if args.quick else "full"
-    subprocess.run([sys.executable, "-m", "bench.gen_multisports", *(["--quick"] if args.quick else [])],
-                   check=True, stdout=subprocess.DEVNULL)
+    size = generate_inputs("gen_multisports", args.quick)
     from bench.gen_multisports import case_dir
     from deeperaction.formats.multisports import (read_frame_detections, read_multisports_gt,
                                                   read_video_detections)

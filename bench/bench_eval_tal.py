@@ -9,10 +9,8 @@ same numbers as ours bit for bit at both sizes.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 
-from bench._util import emit, peak_mib, timer
+from bench._util import generate_inputs, emit, peak_mib, timer
 from bench.gen_tal import ROOT, SIZES
 
 OFFICIAL_S = {"full": 181.0, "quick": 79.4}
@@ -22,9 +20,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="400 videos, 40k predictions")
     args = ap.parse_args()
-    size = "quick" if args.quick else "full"
-    subprocess.run([sys.executable, "-m", "bench.gen_tal", *(["--quick"] if args.quick else [])], check=True,
-                   stdout=subprocess.DEVNULL)
+    size = generate_inputs("gen_tal", args.quick)
     from deeperaction.formats.activitynet import read_activitynet_gt, read_activitynet_pred
     from deeperaction.metrics.tal import evaluate_tal
 
