@@ -54,6 +54,9 @@ def _loader(name: str):
     if name.startswith("partdet_"):
         from deeperaction.train.parts_detector import load_partdet_config
         return load_partdet_config, lambda c: c["partdet"]["arch"] in ("fcos", "fasterrcnn")
+    if name.startswith("persondet_"):
+        from deeperaction.train.person_detector import load_persondet_config
+        return load_persondet_config, lambda c: c["persondet"]["arch"] in ("fcos", "fasterrcnn", "retinanet")
     return load_config, lambda c: c["model"]["kind"] in ("video", "skeleton")
 
 

@@ -83,3 +83,14 @@ def read_folder(folder: Path, indices: np.ndarray, *, size: tuple[int, int] | No
             cache[i] = read_image(files[i], size)
         out.append(cache[i])
     return np.stack(out)
+
+
+def resize_long(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """``rgb`` resized so its long side is ``size`` (area filter when shrinking); returns it and the scale."""
+    h, w = rgb.shape[:2]
+    s = size / max(h, w)
+    if s == 1.0:
+        return rgb, 1.0
+    out = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                     interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return out, s

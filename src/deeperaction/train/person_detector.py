@@ -1,0 +1,127 @@
+"""Train the person detector on the shared engine: annotated frames of a TPS GT folder -> a one-class
+torchvision detector (FCOS / Faster R-CNN / RetinaNet).
+
+Evaluation (on ``data.val_root``, or ``data.val_fraction`` of the videos), in source pixels: person AP at
+IoU >= 0.5 (VOC all-point, from score histograms summed over ranks, so within 1/``AP_BINS`` of the exact
+AP), and recall / precision of the boxes scoring at least ``persondet.score_thresh`` (what ``parse`` keeps);
+detections after the predictor's NMS.
+Writes ``OUT/model.pt`` (kind ``person_detector``) for ``deeperaction parse --person-model``.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from deeperaction.datasets.person_frames import PersonFrames, build_frame_set, collate_frames
+from deeperaction.datasets.tps_dataset import train_val_items
+from deeperaction.errors import InputError
+from deeperaction.metrics.box_ap import binned_ap, match_image, score_histograms
+from deeperaction.models.detector import ARCHS, TRUNKS, images_to_tensors
+from deeperaction.models.person_detector import NMS_IOU, detector_from_config, postprocess
+from deeperaction.train.config import DEFAULTS, load_config
+from deeperaction.train.engine import Task, fit_and_export
+
+AP_BINS = 200
+PERSONDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
+PERSONDET_DEFAULTS["data"].update(flip=0.5, workers=0, colour=0.2)
+PERSONDET_DEFAULTS["model"].update(channels_last=False, dropout=0.0)
+PERSONDET_DEFAULTS["optim"].update(name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0)
+PERSONDET_DEFAULTS["train"].update(epochs=12, batch_size=16, out="runs/persondet")
+PERSONDET_DEFAULTS["persondet"] = {
+    "arch": "fcos",           # "fcos" (one stage, faster on CPU) | "fasterrcnn" | "retinanet"
+    "trunk": "tiny",          # "tiny" (5 conv stages, CPU-sized) | "resnet18" (torchvision, random init)
+    "width": 32,              # first width of the tiny trunk
+    "fpn_dim": 64,            # FPN channels (a multiple of 32 for FCOS)
+    "size": 320,              # frames resized to this long side, pixels (640 on a GPU for small people)
+    "zoom": 1.5,              # training: half the frames are a random window of 1/zoom..1 of the frame
+    "score_thresh": 0.3,      # boxes kept by parse (and counted in recall / precision)
+    "match_iou": 0.5,         # a detection is right at IoU >= this (AP50)
+}
+"""DEFAULTS of :mod:`deeperaction.train.config` plus the ``persondet`` section."""
+
+
+def load_persondet_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+    """:data:`PERSONDET_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides; checked."""
+    cfg = load_config(path, overrides, defaults=PERSONDET_DEFAULTS)
+    pc = cfg["persondet"]
+    for key, allowed in (("arch", ARCHS), ("trunk", TRUNKS)):
+        if pc[key] not in allowed:
+            raise InputError(f"must be one of {', '.join(allowed)}, got {pc[key]!r}", file=path,
+                             field=f"persondet.{key}")
+    if pc["arch"] == "fcos" and pc["fpn_dim"] % 32:
+        raise InputError(f"FCOS needs a multiple of 32 (GroupNorm groups), got {pc['fpn_dim']}", file=path,
+                         field="persondet.fpn_dim")
+    if pc["size"] < 64:
+        raise InputError(f"must be >= 64 pixels, got {pc['size']}", file=path, field="persondet.size")
+    if not 0 < pc["match_iou"] < 1 or not 0 <= pc["score_thresh"] < 1:
+        raise InputError("match_iou must be in (0, 1) and score_thresh in [0, 1)", file=path, field="persondet")
+    return cfg
+
+
+def person_box_sums(net: torch.nn.Module, batch, device: torch.device, match_iou: float = 0.5,
+                    score_thresh: float = 0.3) -> dict[str, float]:
+    """Additive sums of one evaluation batch: GT count, TP/FP score histograms, TP/FP above the threshold."""
+    images, targets = batch
+    dets = net(images_to_tensors([im.to(device) for im in images]))
+    scores, tps = [], []
+    n_gt = 0
+    for d, t in zip(dets, targets):
+        b, s = postprocess(d, 0.0, NMS_IOU)  # as the predictor does, before its score floor
+        b = b / t["scale"]
+        gt = t["boxes"].numpy().astype(np.float64) / t["scale"]
+        scores.append(s)
+        tps.append(match_image(b, s, gt, match_iou))
+        n_gt += len(gt)
+    s, tp = np.concatenate(scores), np.concatenate(tps)
+    th, fh = score_histograms(s, tp, AP_BINS)
+    sure = s >= score_thresh
+    sums = {"gt": float(n_gt), "tp": float((tp & sure).sum()), "fp": float((~tp & sure).sum())}
+    sums |= {f"h_tp{i:03d}": float(v) for i, v in enumerate(th)}
+    sums |= {f"h_fp{i:03d}": float(v) for i, v in enumerate(fh)}
+    return sums
+
+
+def person_box_summary(s: dict[str, float]) -> dict[str, float]:
+    th = np.array([s.get(f"h_tp{i:03d}", 0.0) for i in range(AP_BINS)])
+    fh = np.array([s.get(f"h_fp{i:03d}", 0.0) for i in range(AP_BINS)])
+    gt, tp, fp = s.get("gt", 0.0), s.get("tp", 0.0), s.get("fp", 0.0)
+    ap = binned_ap(th, fh, gt)
+    return {"gt": gt, "ap50": 0.0 if np.isnan(ap) else ap, "recall": tp / max(gt, 1.0),
+            "precision": tp / max(tp + fp, 1.0)}
+
+
+def persondet_task(cfg: dict) -> Task:
+    """The person detector :class:`Task`: annotated frames in memory from ``data.root`` (and ``data.val_root``)."""
+    dc, pc, tc = cfg["data"], cfg["persondet"], cfg["train"]
+    train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos")
+    train_set = PersonFrames(build_frame_set(dc["root"], train_items, pc["size"]), True, dc["flip"], pc["zoom"],
+                             tc["seed"])
+    val_set = PersonFrames(build_frame_set(val_root, val_items, pc["size"]), False) if val_items else None
+    colour = float(dc["colour"])
+
+    def prepare(batch, device, gen):
+        images, targets = batch
+        x = images_to_tensors([im.to(device, non_blocking=True) for im in images])
+        if colour > 0:  # per-image brightness and contrast in [1 - colour, 1 + colour]
+            f = (torch.rand(2, len(x), generator=gen, device=gen.device) * 2 - 1) * colour + 1
+            x = [((im * a - im.mean()) * c + im.mean()).clamp_(0, 1) for im, a, c in zip(x, f[0].tolist(), f[1].tolist())]
+        y = [{"boxes": t["boxes"].to(device), "labels": t["labels"].to(device)} for t in targets]
+        return (x, y), y
+
+    def loss(losses: dict[str, torch.Tensor], y) -> torch.Tensor:
+        return sum(v.float() for v in losses.values())
+
+    return Task(model=detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
+                eval_batch=lambda net, batch, device: person_box_sums(net, batch, device, pc["match_iou"],
+                                                                      pc["score_thresh"]),
+                summarize=person_box_summary, best_key="ap50", collate=collate_frames)
+
+
+def train_persondet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
+    """Python twin of ``deeperaction train persondet``: fit, then ``OUT/model.pt`` from the best checkpoint."""
+    return fit_and_export(lambda info: (persondet_task(cfg), ["__background__", "person"]), cfg, resume,
+                          "person_detector")
