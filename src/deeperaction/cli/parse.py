@@ -34,8 +34,9 @@ render.mp4 (people, part boxes coloured per part, states, track ids, action) and
 Defaults work offline: mediapipe's bundled BlazePose (full) for people and pose, OpenCV HOG for people
 too small for it, part boxes from the keypoints, part states from kinematic rules (a documented
 heuristic). Without --action-model the action is reported as "unknown". Trained models (docs/parse.md):
---part-model (pose-guided part detector), --state-model, --action-model, or --model DIR holding any of
-them (bundle.json {"part_model": ..., "state_model": ..., "action_model": ...}); explicit options win.
+--person-model (people top-down), --part-model (pose-guided part detector), --state-model,
+--action-model, or --model DIR holding any of them (bundle.json {"person_model": ..., "part_model": ...,
+"state_model": ..., "action_model": ...}); explicit options win.
 """
 
 
@@ -60,6 +61,8 @@ def parse(
     state_model: Path | None = typer.Option(None, "--state-model", help="trained part-state model"),
     action_model: Path | None = typer.Option(None, "--action-model", help="trained action model"),
     part_model: Path | None = typer.Option(None, "--part-model", help="trained pose-guided part detector (model.pt)"),
+    person_model: Path | None = typer.Option(None, "--person-model", help="trained person detector (model.pt): "
+                                             "people top-down, replaces --detector"),
     model_dir: Path | None = typer.Option(None, "--model", help="model bundle folder (bundle.json); options win"),
     detector: str = typer.Option("hog", "--detector", help="extra person detector: hog | hog+ (finer, slower) | none | WEIGHTS.pth"),
     max_frames: int | None = typer.Option(None, "--max-frames", help="parse only the first N frames"),
@@ -76,6 +79,7 @@ def parse(
                             max_frames=max_frames, state_model=str(state_model) if state_model else None,
                             action_model=str(action_model) if action_model else None,
                             part_model=str(part_model) if part_model else None,
+                            person_model=str(person_model) if person_model else None,
                             model_bundle=str(model_dir) if model_dir else None)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:

@@ -157,3 +157,16 @@ class SkeletonClips(Dataset):
         clips = np.stack([normalize_skeletons(seq[:, row]) for row in idx])
         out = torch.from_numpy(clips)
         return (out[0] if self.train else out), self.labels[i]
+
+
+def train_val_items(data: dict, seed: int, needs: str = "videos") -> tuple[list[VideoItem], str, list[VideoItem]]:
+    """Training items, validation root and validation items of a config's ``data`` section: ``val_root``
+    when set, else a stratified ``val_fraction`` of ``root`` (``needs``: what the folder must hold, for the
+    error when ``root`` is unset)."""
+    if not data["root"]:
+        raise InputError(f"set data.root to a Kinetics-TPS GT folder (gt_*_result.json + {needs})", field="data.root")
+    items, _ = tps_items(data["root"])
+    if data["val_root"]:
+        return items, data["val_root"], tps_items(data["val_root"])[0]
+    train_items, val_items = split_items(items, data["val_fraction"], seed)
+    return train_items, data["root"], val_items

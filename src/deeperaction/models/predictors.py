@@ -214,17 +214,15 @@ class PartDetectorPredictor:
 
 def load_part_predictor(path: str | Path, device: str = "cpu") -> PartDetectorPredictor:
     """A part-box predictor from a ``deeperaction train partdet`` ``model.pt`` (kind ``part_detector``)."""
-    ck = load_model_checkpoint(path)
-    if ck.get("kind") != "part_detector":
-        raise InputError(f"not a part detector (kind {ck.get('kind')!r}; expected part_detector, from"
-                         " `deeperaction train partdet`)", file=path)
+    ck = load_model_checkpoint(path, "part_detector", "a part detector", "deeperaction train partdet")
     return PartDetectorPredictor(ck, device)
 
 
 # action models live in action_predictors.py; re-exported for load_plugin (load_{kind}_predictor)
 from deeperaction.models.action_predictors import (ActionPredictor, EnsembleActionPredictor,  # noqa: E402
                                                    load_action_predictor, skeleton_clips)
+from deeperaction.models.person_detector import PersonDetectorPredictor, load_person_predictor  # noqa: E402
 
 __all__ = ["PartStatePredictor", "VideoStatePredictor", "PartDetectorPredictor", "ActionPredictor",
            "EnsembleActionPredictor", "load_state_predictor", "load_part_predictor", "load_action_predictor",
-           "skeleton_clips"]
+           "skeleton_clips", "PersonDetectorPredictor", "load_person_predictor"]

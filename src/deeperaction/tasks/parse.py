@@ -2,7 +2,8 @@
 
 ``parse_video(path) -> VideoParse`` is the Python API; ``parse_to_folder`` writes what
 ``deeperaction parse`` writes (TPS submission files, parse.json, render.mp4, contact sheet).
-Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it missed (pose per crop),
+Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it missed (pose per crop) --
+or, with a trained ``person_model``, top-down: its boxes first, then a pose in each --
 person boxes refined to the keypoints, tracking; then per track: keypoint smoothing, kinematic part
 states (or ``state_model``), geometric part boxes (replaced by the pose-guided ``part_model``'s where it
 is confident). Without ``action_model`` the action is "unknown". ``model_bundle``: a folder of models
@@ -49,6 +50,7 @@ class ParseOptions:
     state_model: str | None = None   # trained part-state model (replaces the kinematic rules)
     action_model: str | None = None  # trained action model (else the action is "unknown")
     part_model: str | None = None    # trained pose-guided part detector (else geometric part boxes)
+    person_model: str | None = None  # trained person detector: people top-down (replaces BlazePose's + `detector`)
     model_bundle: str | None = None  # folder of models (bundle.json); fills the model options left unset
 
 
@@ -80,17 +82,22 @@ class Parser:
             raise InputError(f"stride and max_people must be >= 1 (got {o.stride}, {o.max_people})")
         from deeperaction.perception.pose import MediapipePose
 
-        self.pose = MediapipePose(num_poses=o.max_people)
-        self.detector = load_detector(o.detector, o.device)
+        # the user's model files first: a bad one fails before the (slower) pose model loads
+        self.person_model = load_plugin(o.person_model, "person", o.device) if o.person_model else None
         self.state_model = load_plugin(o.state_model, "state", o.device) if o.state_model else None
         self.action_model = load_plugin(o.action_model, "action", o.device) if o.action_model else None
         self.part_model = load_plugin(o.part_model, "part", o.device) if o.part_model else None
+        self.detector = self.person_model or load_detector(o.detector, o.device)
+        self.pose = MediapipePose(num_poses=o.max_people)
 
     def _frame(self, rgb: np.ndarray, t: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People in one frame: boxes (P, 4), scores (P,), keypoints (P, J, 3) (NaN rows: no pose)."""
         o = self.opts
         t0 = time.perf_counter()
-        poses = [p for p in self.pose.detect(rgb) if p.score >= o.min_pose_score]
+        if self.person_model is None:
+            poses = [p for p in self.pose.detect(rgb) if p.score >= o.min_pose_score]
+        else:  # top-down: every person comes from the trained detector, a pose is found in each box
+            poses = []
         t1 = time.perf_counter()
         t["pose"] += t1 - t0
         kps = [p.keypoints for p in poses]
@@ -114,7 +121,7 @@ class Parser:
                     kps.append(pr.keypoints)
                     boxes.append(box)
                     scores.append(float(np.sqrt(score * pr.score)))
-                elif score >= o.min_box_score:
+                elif score >= (o.min_box_score if self.person_model is None else 0.0):  # trained: its own floor
                     kps.append(np.full((len(JOINTS), 3), np.nan))
                     boxes.append(box)
                     scores.append(float(score))

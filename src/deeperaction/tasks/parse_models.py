@@ -9,7 +9,7 @@ from deeperaction.errors import InputError, ProblemList
 
 
 def load_plugin(path: str, kind: str, device: str):
-    """A trained ``kind`` (part | state | action) model from ``path`` through ``models.predictors``
+    """A trained ``kind`` (person | part | state | action) model from ``path`` through ``models.predictors``
     (imported here, late: torch is only loaded when a trained model is asked for)."""
     if not Path(path).is_file():
         raise InputError(f"no such {kind} model file", file=path)
@@ -18,8 +18,8 @@ def load_plugin(path: str, kind: str, device: str):
     return getattr(predictors, f"load_{kind}_predictor")(path, device=device)
 
 
-BUNDLE_KEYS = ("part_model", "state_model", "action_model")
-BUNDLE_DEFAULTS = {"part_model": ("part_model.pt",), "state_model": ("state_model.pt", "prior.json"),
+BUNDLE_KEYS = ("person_model", "part_model", "state_model", "action_model")
+BUNDLE_DEFAULTS = {"person_model": ("person_model.pt",), "part_model": ("part_model.pt",), "state_model": ("state_model.pt", "prior.json"),
                    "action_model": ("action_model.pt", "ensemble.json")}
 """File names looked for in a bundle folder without ``bundle.json`` (first found wins)."""
 

@@ -20,9 +20,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from deeperaction.errors import InputError
-from deeperaction.train.checkpoint import load_checkpoint, resolve_resume, save_checkpoint
+from deeperaction.train.checkpoint import export_model, load_checkpoint, resolve_resume, save_checkpoint
 from deeperaction.train.config import dump_config
-from deeperaction.train.ddp import DistInfo, ShardedSampler, all_reduce_sum, init_distributed, unwrap, wrap_model
+from deeperaction.train.ddp import (DistInfo, ShardedSampler, all_reduce_sum, cleanup, init_distributed, unwrap,
+                                   wrap_model)
 from deeperaction.train.ema import ModelEMA
 from deeperaction.train.logging import RunLogger, ThroughputMeter
 from deeperaction.train.schedule import build_optimizer, build_scheduler
@@ -198,3 +199,22 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
     log.close()
     return {"eval": result, "step": step, "epoch": epoch, "best": best, "out": str(out),
             "throughput": throughput, "model": unwrap(model), "ema": ema}
+
+
+def fit_and_export(make_task: Callable[[DistInfo], tuple[Task, list[str]]], cfg: dict, resume: str | None,
+                   kind: str) -> dict[str, Any]:
+    """A whole model-making run, under torchrun or not: seed, ``make_task(info) -> (task, classes)``, fit,
+    then rank 0 writes ``OUT/model.pt`` of ``kind`` from the best checkpoint; returns the fit result plus
+    ``classes`` and ``model_path``."""
+    info = init_distributed()
+    seed_everything(cfg["train"]["seed"])
+    try:
+        task, classes = make_task(info)
+        result = fit(task, cfg, resume, info)
+    finally:
+        cleanup()
+    out = Path(cfg["train"]["out"])
+    if info.main:
+        export_model(out, kind, cfg, classes)
+    result.update(classes=classes, model_path=str(out / "model.pt"))
+    return result

@@ -22,10 +22,9 @@ from deeperaction.errors import InputError
 from deeperaction.models.heads.part_state import build_part_state_net
 from deeperaction.models.prior import FrequencyPrior
 from deeperaction.models.video_states import build_video_state_net
-from deeperaction.train.checkpoint import export_model
 from deeperaction.train.config import DEFAULTS, load_config
-from deeperaction.train.ddp import barrier, cleanup, init_distributed
-from deeperaction.train.engine import Task, fit, seed_everything
+from deeperaction.train.ddp import barrier
+from deeperaction.train.engine import Task, fit_and_export
 from deeperaction.datasets.tps_dataset import tps_items
 from deeperaction.train.tps import prepare_cache, tps_splits
 
@@ -202,15 +201,4 @@ def train_parts(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of a ``train parts`` run: fit, then write ``OUT/model.pt`` from the best checkpoint."""
     if cfg["parts"]["kind"] == "prior":
         return train_prior(cfg)
-    info = init_distributed()
-    seed_everything(cfg["train"]["seed"])
-    try:
-        task, classes = parts_task(cfg, info)
-        result = fit(task, cfg, resume, info)
-    finally:
-        cleanup()
-    out = Path(cfg["train"]["out"])
-    if info.main:
-        export_model(out, cfg["parts"]["kind"], cfg, classes)
-    result.update(classes=classes, model_path=str(out / "model.pt"))
-    return result
+    return fit_and_export(lambda info: parts_task(cfg, info), cfg, resume, cfg["parts"]["kind"])

@@ -18,16 +18,14 @@ import numpy as np
 import torch
 
 from deeperaction.datasets.parts_crops import PartCrops, build_crop_set, collate_crops
-from deeperaction.datasets.tps_dataset import split_items, tps_items
+from deeperaction.datasets.tps_dataset import train_val_items
 from deeperaction.errors import InputError
 from deeperaction.metrics.tps_match import part_iou64
 from deeperaction.models.part_detector import ARCHS, TRUNKS, build_part_detector, decode_parts, images_to_tensors
 from deeperaction.models.pose_guided import MODES, from_crop, in_channels
 from deeperaction.schema import PARTS
-from deeperaction.train.checkpoint import export_model
 from deeperaction.train.config import DEFAULTS, load_config
-from deeperaction.train.ddp import cleanup, init_distributed
-from deeperaction.train.engine import Task, fit, seed_everything
+from deeperaction.train.engine import Task, fit_and_export
 
 PART_THRESH = 0.3  # Kinetics-TPS: a part box is right at IoU >= 0.3
 PARTDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
@@ -117,15 +115,7 @@ def part_box_summary(s: dict[str, float]) -> dict[str, float]:
 def partdet_task(cfg: dict) -> Task:
     """The detector :class:`Task`: crops built in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["partdet"], cfg["train"]
-    if not dc["root"]:
-        raise InputError("set data.root to a Kinetics-TPS GT folder (gt_*_result.json + videos + labels)",
-                         field="data.root")
-    items, _ = tps_items(dc["root"])
-    if dc["val_root"]:
-        train_items, val_root, val_items = items, dc["val_root"], tps_items(dc["val_root"])[0]
-    else:
-        train_items, val_items = split_items(items, dc["val_fraction"], tc["seed"])
-        val_root = dc["root"]
+    train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos + labels")
     kw = dict(size=pc["crop"], enlarge=pc["enlarge"], min_conf=pc["min_conf"])
     train_set = PartCrops(build_crop_set(dc["root"], train_items, **kw), pc["mode"], pc["kp_noise"], True,
                           dc["flip"], tc["seed"], pc["min_conf"])
@@ -148,16 +138,5 @@ def partdet_task(cfg: dict) -> Task:
 
 def train_partdet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of ``deeperaction train partdet``: fit, then ``OUT/model.pt`` from the best checkpoint."""
-    info = init_distributed()
-    seed_everything(cfg["train"]["seed"])
-    try:
-        task = partdet_task(cfg)
-        result = fit(task, cfg, resume, info)
-    finally:
-        cleanup()
-    out = Path(cfg["train"]["out"])
-    if info.main:
-        export_model(out, "part_detector", cfg, ["__background__", *PARTS])
-    result.update(model_path=str(out / "model.pt"))
-    return result
+    return fit_and_export(lambda info: (partdet_task(cfg), ["__background__", *PARTS]), cfg, resume, "part_detector")
 
