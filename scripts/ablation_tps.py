@@ -39,6 +39,9 @@ from deeperaction.train.config import load_config
 from deeperaction.train.logging import read_metrics
 from deeperaction.train.parts_detector import load_partdet_config, train_partdet
 from deeperaction.train.parts import load_parts_config, train_parts
+from deeperaction.train.person_detector import load_persondet_config, person_ap, train_persondet
+from deeperaction.models.person_detector import load_person_predictor
+from deeperaction.perception.detect_person import HogPersonDetector
 from deeperaction.train.tps import train_tps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -196,6 +199,17 @@ def main(argv: list[str] | None = None) -> None:
     pd = timed("part detector", train_partdet, load_partdet_config(None, pd_common + [f"train.out={runs / 'partdet'}"]))
     plain = timed("plain detector", train_partdet, load_partdet_config(None, pd_common + [
         "partdet.mode=none", f"train.out={runs / 'partdet_plain'}"]))
+    person = timed("person detector", train_persondet, load_persondet_config(None, [
+        f"data.root={train}", f"data.val_root={val}", f"data.workers={4 if gpu else 0}", "train.progress=false",
+        "train.log_every=20", f"train.epochs={a.partdet_epochs or 2 * a.epochs}", f"train.out={runs / 'persondet'}"]
+        + (["persondet.trunk=resnet18", "persondet.size=320", "persondet.fpn_dim=128", "train.batch_size=16"] if gpu
+           else [f"persondet.size={max(size)}", "persondet.width=32", "persondet.fpn_dim=64", "train.batch_size=8"])))
+
+    # ---- people on the held-out frames: the trained detector against OpenCV's HOG (the parse default's helper)
+    t0 = time.perf_counter()
+    people = {"trained person detector": person_ap(load_person_predictor(person["model_path"], a.device), test),
+              "HOG (OpenCV default people detector)": person_ap(HogPersonDetector(), test)}
+    timings["person AP"] = time.perf_counter() - t0
 
     # ---- predict the held-out set (and the validation set, for the ensemble weights)
     dev = a.device
@@ -284,12 +298,12 @@ def main(argv: list[str] | None = None) -> None:
     rows += [(f"+ video-level part states ({chosen} boxes)", rung(single, "head+video", chosen)),
              (f"+ ensemble (video + skeleton action models, {chosen} boxes)", rung(ens, "head+video", chosen))]
     write_doc(Path(a.doc), rows, a, backbone, len(vids), timings, time.perf_counter() - t_start, weights,
-              ps["eval"], prior_r["eval"], quality, pd["eval"], plain["eval"], chosen)
+              ps["eval"], prior_r["eval"], quality, pd["eval"], plain["eval"], chosen, people)
     print(Path(a.doc).read_text())
 
 
 def write_doc(path: Path, rows, a, backbone: str, n_test: int, timings: dict, total: float, weights, ps_eval,
-              prior_eval, quality: dict, pd_eval: dict, plain_eval: dict, chosen: str) -> None:
+              prior_eval, quality: dict, pd_eval: dict, plain_eval: dict, chosen: str, people: dict) -> None:
     lines = ["# Kinetics-TPS ablation ladder (synthetic data)", "",
              "Made by `python scripts/ablation_tps.py " + f"--videos {a.videos} --device {a.device} --epochs "
              f"{a.epochs}` (backbone `{backbone}`, frames {a.size}, preset `{a.preset}`). Training: seed 0, "
@@ -317,6 +331,12 @@ def write_doc(path: Path, rows, a, backbone: str, n_test: int, timings: dict, to
     lines += ["", f"Validation seed (detector + fallback / raw / geometric recall): pose-guided "
               f"{pd_eval.get('recall', 0):.3f} / {pd_eval.get('det_recall', 0):.3f} / {pd_eval.get('geo_recall', 0):.3f},"
               f" plain {plain_eval.get('recall', 0):.3f} / {plain_eval.get('det_recall', 0):.3f}."]
+    lines += ["", "People on the held-out annotated frames (not used by the ladder above, which starts from GT person"
+              " boxes): person AP at IoU 0.5 (exact VOC all-point), recall / precision of the boxes scoring >= 0.3"
+              " (`deeperaction train persondet`, used by `parse --person-model`):", "",
+              "| person detector | AP50 | recall | precision |", "|---|---|---|---|"]
+    for name, r in people.items():
+        lines.append(f"| {name} | {r['ap50']:.3f} | {r['recall']:.3f} | {r['precision']:.3f} |")
     lines += ["", f"Ensemble weights (video, skeleton), fit on seed 2: {[round(float(w), 2) for w in weights]}. "
               f"Part-state head on the validation set (GT part boxes): accuracy {ps_eval.get('accuracy', 0):.3f}, on"
               f" non-\"none\" states {ps_eval.get('active_accuracy', 0):.3f}; frequency prior "

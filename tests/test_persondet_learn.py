@@ -6,22 +6,18 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 from deeperaction.cli import app
-from deeperaction.datasets.person_frames import build_frame_set
-from deeperaction.datasets.tps_dataset import tps_items
 from deeperaction.formats.kinetics_tps import read_tps
-from deeperaction.metrics.box_ap import box_ap, match_image
 from deeperaction.models.person_detector import load_person_predictor
 from deeperaction.perception.detect_person import HogPersonDetector
 from deeperaction.synth import generate
 from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.person_detector import load_persondet_config, train_persondet
+from deeperaction.train.person_detector import load_persondet_config, person_ap, train_persondet
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 runner = CliRunner()
@@ -41,19 +37,6 @@ def trained(tmp_path_factory):
     return root, cfg, res
 
 
-def _exact_ap(detect, root) -> float:
-    """Exact AP50 of ``detect(rgb) -> (boxes, scores)`` on the held-out annotated frames (source pixels)."""
-    items, _ = tps_items(root)
-    fs = build_frame_set(root, items, 10_000)  # long side >= the frames': no resize
-    scores, tps, n_gt = [], [], 0
-    for img, gt in zip(fs.images, fs.boxes):
-        b, s = detect(img)
-        scores.append(s)
-        tps.append(match_image(b, s, gt))
-        n_gt += len(gt)
-    return box_ap(np.concatenate(scores), np.concatenate(tps), n_gt)
-
-
 def test_detector_learns_people_on_held_out_videos(trained):
     root, cfg, res = trained
     steps = [r["loss"] for r in read_metrics(root / "run" / "metrics.jsonl") if r["kind"] == "step"]
@@ -64,7 +47,7 @@ def test_detector_learns_people_on_held_out_videos(trained):
     val = root / "b/annotations/tps/train"
     pred = load_person_predictor(res["model_path"])
     pred.min_score = 0.01
-    ap = _exact_ap(pred, val)
+    ap = person_ap(pred, val)["ap50"]
     assert ap == pytest.approx(ev["ap50"], abs=0.03)  # the binned AP of training's evaluation is near exact
     torch.manual_seed(1)
     ck = load_checkpoint(res["model_path"])
@@ -75,8 +58,8 @@ def test_detector_learns_people_on_held_out_videos(trained):
                     model=detector_from_config(fresh).state_dict(), classes=ck["classes"])
     untrained = load_person_predictor(root / "untrained.pt")
     untrained.min_score = 0.01
-    ap0 = _exact_ap(untrained, val)
-    hog = _exact_ap(HogPersonDetector(), val)
+    ap0 = person_ap(untrained, val)["ap50"]
+    hog = person_ap(HogPersonDetector(), val)["ap50"]
     print(f"person AP50 held-out: trained {ap:.3f}, untrained {ap0:.3f}, HOG {hog:.3f}; eval {ev}")
     assert isinstance(pred, PersonDetectorPredictor)
     assert ap > 0.4 and ap > ap0 + 0.3 and ap > hog + 0.1, (ap, ap0, hog)

@@ -1,6 +1,6 @@
 """The part-level trainers run under torchrun with no code change: 2 CPU processes (gloo) train the part-state
-head and the pose-guided part detector, and the held-out evaluation counts every part once (both ranks'
-shares summed), as a single process does."""
+head, the pose-guided part detector and the person detector, and the held-out evaluation counts every part
+(person) once (both ranks' shares summed), as a single process does."""
 from __future__ import annotations
 
 import json
@@ -37,11 +37,13 @@ def _train(what: str, config: str, syn: Path, out: Path, procs: int) -> dict:
     return json.loads(Path(str(out) + ".json").read_text())
 
 
-@pytest.mark.parametrize("what,config", [("parts", "parts_tiny3d.yaml"), ("partdet", "partdet_tiny.yaml")])
-def test_two_processes_count_every_held_out_part_once(syn, tmp_path, what, config):
+@pytest.mark.parametrize("what,config,count", [("parts", "parts_tiny3d.yaml", "parts"),
+                                              ("partdet", "partdet_tiny.yaml", "parts"),
+                                              ("persondet", "persondet_tiny.yaml", "gt")])
+def test_two_processes_count_every_held_out_part_once(syn, tmp_path, what, config, count):
     one = _train(what, config, syn, tmp_path / "one", 1)
     two = _train(what, config, syn, tmp_path / "two", 2)
-    assert two["eval"]["parts"] == one["eval"]["parts"] > 0
+    assert two["eval"][count] == one["eval"][count] > 0
     starts = [r for r in read_metrics(tmp_path / "two" / "metrics.jsonl") if r["kind"] == "start"]
     assert [r["world"] for r in starts] == [2]  # rank 0 logs alone
     assert Path(two["model_path"]).is_file()

@@ -53,7 +53,7 @@ def build_frame_set(root: str | Path, items: list[VideoItem], size: int = 320,
         uniq, inv = np.unique(table.frame[rows], return_inverse=True)
         decoded = read_frames(item.path, uniq)
         for f in range(len(uniq)):
-            img, s = resize_long(decoded[f], size)
+            img, s = resize_long(decoded[f], size) if size else (decoded[f], 1.0)
             images.append(np.ascontiguousarray(img))
             boxes.append((table.boxes[rows[inv == f], 0].astype(np.float64) * s).astype(np.float32))
             scale.append(s)

@@ -10,6 +10,7 @@ Writes ``OUT/model.pt`` (kind ``person_detector``) for ``deeperaction parse --pe
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,9 @@ import numpy as np
 import torch
 
 from deeperaction.datasets.person_frames import PersonFrames, build_frame_set, collate_frames
-from deeperaction.datasets.tps_dataset import train_val_items
+from deeperaction.datasets.tps_dataset import tps_items, train_val_items
 from deeperaction.errors import InputError
-from deeperaction.metrics.box_ap import binned_ap, match_image, score_histograms
+from deeperaction.metrics.box_ap import binned_ap, box_ap, match_image, score_histograms
 from deeperaction.models.detector import ARCHS, TRUNKS, images_to_tensors
 from deeperaction.models.person_detector import NMS_IOU, detector_from_config, postprocess
 from deeperaction.train.config import DEFAULTS, load_config
@@ -92,6 +93,25 @@ def person_box_summary(s: dict[str, float]) -> dict[str, float]:
     ap = binned_ap(th, fh, gt)
     return {"gt": gt, "ap50": 0.0 if np.isnan(ap) else ap, "recall": tp / max(gt, 1.0),
             "precision": tp / max(tp + fp, 1.0)}
+
+
+def person_ap(detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], root: str | Path,
+              match_iou: float = 0.5, score_thresh: float = 0.3) -> dict[str, float]:
+    """Exact AP (VOC all-point) at ``match_iou`` of any person detector ``detect(rgb) -> (boxes, scores)``
+    on the annotated frames of the TPS GT folder ``root`` (source pixels), with the recall and precision of
+    its boxes scoring at least ``score_thresh``: a trained detector, HOG or a user's, on the same frames."""
+    items, _ = tps_items(root)
+    fs = build_frame_set(root, items, None)
+    scores, tps, n_gt = [], [], 0
+    for img, gt in zip(fs.images, fs.boxes):
+        b, sc = detect(img)
+        scores.append(np.asarray(sc, float))
+        tps.append(match_image(b, sc, gt, match_iou))
+        n_gt += len(gt)
+    s, tp = np.concatenate(scores), np.concatenate(tps)
+    sure = s >= score_thresh
+    return {"gt": float(n_gt), "frames": float(len(fs)), "ap50": box_ap(s, tp, n_gt),
+            "recall": float((tp & sure).sum() / max(n_gt, 1)), "precision": float((tp & sure).sum() / max(sure.sum(), 1))}
 
 
 def persondet_task(cfg: dict) -> Task:
