@@ -19,8 +19,8 @@ def load_plugin(path: str, kind: str, device: str):
 
 
 BUNDLE_KEYS = ("person_model", "part_model", "state_model", "action_model")
-BUNDLE_DEFAULTS = {"person_model": ("person_model.pt",), "part_model": ("part_model.pt",), "state_model": ("state_model.pt", "prior.json"),
-                   "action_model": ("action_model.pt", "ensemble.json")}
+BUNDLE_DEFAULTS = {"person_model": ("person_model.pt",), "part_model": ("part_model.pt",),
+                   "state_model": ("state_model.pt", "prior.json"), "action_model": ("action_model.pt", "ensemble.json")}
 """File names looked for in a bundle folder without ``bundle.json`` (first found wins)."""
 
 

@@ -114,6 +114,11 @@ def person_ap(detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], roo
             "recall": float((tp & sure).sum() / max(n_gt, 1)), "precision": float((tp & sure).sum() / max(sure.sum(), 1))}
 
 
+def _contrast(im: torch.Tensor, c: float) -> torch.Tensor:
+    m = im.mean()
+    return ((im - m) * c + m).clamp_(0, 1)
+
+
 def persondet_task(cfg: dict) -> Task:
     """The person detector :class:`Task`: annotated frames in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["persondet"], cfg["train"]
@@ -128,7 +133,7 @@ def persondet_task(cfg: dict) -> Task:
         x = images_to_tensors([im.to(device, non_blocking=True) for im in images])
         if colour > 0:  # per-image brightness and contrast in [1 - colour, 1 + colour]
             f = (torch.rand(2, len(x), generator=gen, device=gen.device) * 2 - 1) * colour + 1
-            x = [((im * a - im.mean()) * c + im.mean()).clamp_(0, 1) for im, a, c in zip(x, f[0].tolist(), f[1].tolist())]
+            x = [_contrast(im * a, c) for im, a, c in zip(x, f[0].tolist(), f[1].tolist())]
         y = [{"boxes": t["boxes"].to(device), "labels": t["labels"].to(device)} for t in targets]
         return (x, y), y
 
