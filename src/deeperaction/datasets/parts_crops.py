@@ -7,7 +7,8 @@ writes; see :func:`deeperaction.datasets.tps_dataset.read_keypoints`): each GT p
 whose keypoint box overlaps its box most (rows with none overlapping are dropped). A sample adds Gaussian
 noise of ``kp_noise`` frame pixels to the keypoints (the stand-in for a pose estimator), may be mirrored
 (left/right parts AND joints swap), then gets the pose drawn on it (:func:`draw_pose`). Frames are
-decoded once, at the annotated indices only; the crops are kept in memory (uint8, ``N x S x S x 3``).
+decoded once, at the annotated indices only; the crops are kept in memory (uint8, ``N x S x S x 3``), or
+with a cache folder in an on-disk store, memory-mapped (:mod:`deeperaction.datasets.array_store`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, source_stamp, store_key
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.parts import PART_FLIP, read_part_table
 from deeperaction.datasets.tps_dataset import read_keypoints
@@ -49,7 +51,7 @@ class CropSet:
     dropped: int = 0  # GT persons without a matching skeleton
 
     def __len__(self) -> int:
-        return len(self.crops)
+        return len(self.keypoints)
 
 
 def _kp_boxes(kp: np.ndarray, min_conf: float) -> np.ndarray:
@@ -60,9 +62,44 @@ def _kp_boxes(kp: np.ndarray, min_conf: float) -> np.ndarray:
     return np.where(ok.any(-1)[..., None], out, 0.0)
 
 
+_META = ("keypoints", "boxes", "person", "mask", "params", "video", "frame")
+
+
 def build_crop_set(root: str | Path, items: list[VideoItem], size: int = 128, enlarge: float = 0.1,
-                   min_conf: float = 0.3, progress: Callable[[int, int], None] | None = None) -> CropSet:
-    """The :class:`CropSet` of ``items`` (videos of the TPS GT folder ``root``), crops ``size`` pixels."""
+                   min_conf: float = 0.3, progress: Callable[[int, int], None] | None = None,
+                   cache: str | Path | None = None) -> CropSet:
+    """The :class:`CropSet` of ``items`` (videos of the TPS GT folder ``root``), crops ``size`` pixels.
+
+    With ``cache`` (a folder) the crops go to an on-disk :class:`ArrayStore` there, named by the GT file,
+    the videos and the options, and are memory-mapped: built once, then reused by every run."""
+    folder = None
+    if cache:
+        folder = Path(cache) / ("part_crops-" + store_key(
+            gt=source_stamp(Path(root) / "gt_part_result.json"), videos=[source_stamp(it.path) for it in items],
+            ids=[it.video_id for it in items], size=size, enlarge=enlarge, min_conf=min_conf))
+        if ArrayStore.exists(folder):
+            return _crop_set(ArrayStore(folder))
+    writer = ArrayWriter(folder) if folder else None
+    try:
+        cs = _build_crops(root, items, size, enlarge, min_conf, progress, writer)
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    if writer is None:
+        return cs
+    return _crop_set(writer.close(**{k: getattr(cs, k) for k in _META}, video_ids=np.array(cs.video_ids),
+                                  dropped=np.array(cs.dropped)))
+
+
+def _crop_set(store: ArrayStore) -> CropSet:
+    m = store.meta
+    return CropSet(store.stacked(), *(m[k] for k in _META), [str(v) for v in m["video_ids"]], int(m["dropped"]))
+
+
+def _build_crops(root: str | Path, items: list[VideoItem], size: int, enlarge: float, min_conf: float,
+                 progress: Callable[[int, int], None] | None, writer: ArrayWriter | None) -> CropSet:
+    """The crop set, its crops in memory or (``writer``) written to a store (``crops`` then empty)."""
     table, _ = read_part_table(root, unknown_ok=True)
     vindex = {v: i for i, v in enumerate(table.video_ids)}
     parts = {k: [] for k in ("crops", "keypoints", "boxes", "person", "mask", "params", "video", "frame")}
@@ -99,12 +136,15 @@ def build_crop_set(root: str | Path, items: list[VideoItem], size: int = 128, en
         kp = kps.astype(np.float64).copy()
         kp[..., :2] = to_crop(kp[..., :2], params, size)
         mask = table.mask[rows] & (boxes[..., 2] - boxes[..., 0] >= 1) & (boxes[..., 3] - boxes[..., 1] >= 1)
+        if writer is not None:
+            writer.add_many(crops)
+            crops = crops[:0]
         for k, a in zip(parts, (crops, kp, boxes, to_crop(gt_person, params, size), mask, params,
                                 np.full(len(rows), n), frames)):
             parts[k].append(a)
         if progress:
             progress(n + 1, len(items))
-    if not parts["crops"]:
+    if not parts["keypoints"]:
         raise InputError("no annotated person with a matching skeleton (labels/V.npz keypoints)", file=root)
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     return CropSet(cat["crops"], cat["keypoints"].astype(np.float32), cat["boxes"].astype(np.float32),
@@ -153,7 +193,7 @@ class PartCrops(Dataset):
             target.update(all=torch.from_numpy(boxes.astype(np.float32)), mask=torch.from_numpy(mask.copy()),
                           geo=torch.from_numpy(geo[0].astype(np.float32)), geo_valid=torch.from_numpy(valid[0]),
                           params=torch.from_numpy(self.cs.params[i].astype(np.float32)))
-        return torch.from_numpy(np.ascontiguousarray(image)), target
+        return torch.from_numpy(np.array(image)), target  # a copy: the crops may be a read-only memmap
 
 
 def collate_crops(batch: list) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:

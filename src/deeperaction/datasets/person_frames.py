@@ -2,7 +2,8 @@
 with their GT person boxes, resized so the long side is ``size`` pixels.
 
 Frames are decoded once, at the annotated indices only, and kept in memory (uint8, about ``size^2 * 2.3``
-bytes each: 230 KB at 320 px, so ~0.3 GB per thousand frames). A training sample may be zoomed in (a random
+bytes each: 230 KB at 320 px, so ~0.3 GB per thousand frames), or with a cache folder in an on-disk store,
+memory-mapped (:mod:`deeperaction.datasets.array_store`), for sets larger than memory. A training sample may be zoomed in (a random
 crop of ``1/zoom`` of the frame, resized back; boxes mostly outside are dropped) and mirrored.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, source_stamp, store_key
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.parts import read_part_table
 from deeperaction.errors import InputError
@@ -25,10 +27,11 @@ from deeperaction.video.reader import read_frames
 
 @dataclass
 class FrameSet:
-    """``images``: list of ``(H, W, 3)`` uint8 (long side ``size``), ``boxes``: list of ``(P, 4)`` person
+    """``images``: sequence of ``(H, W, 3)`` uint8 (long side ``size``; a list, or an on-disk
+    :class:`ArrayStore`), ``boxes``: list of ``(P, 4)`` person
     boxes in image pixels, ``scale``: image pixels per source pixel, ``video``/``frame``: where each is from."""
 
-    images: list[np.ndarray]
+    images: list[np.ndarray] | ArrayStore
     boxes: list[np.ndarray]
     scale: np.ndarray
     video: np.ndarray
@@ -36,12 +39,44 @@ class FrameSet:
     video_ids: list[str]
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.boxes)
 
 
-def build_frame_set(root: str | Path, items: list[VideoItem], size: int = 320,
-                    progress: Callable[[int, int], None] | None = None) -> FrameSet:
-    """The :class:`FrameSet` of ``items`` (videos of the TPS GT folder ``root``)."""
+def build_frame_set(root: str | Path, items: list[VideoItem], size: int | None = 320,
+                    progress: Callable[[int, int], None] | None = None, cache: str | Path | None = None) -> FrameSet:
+    """The :class:`FrameSet` of ``items`` (videos of the TPS GT folder ``root``), frames resized to a long
+    side of ``size`` pixels (None: as decoded). With ``cache`` (a folder) the frames go to an on-disk
+    :class:`ArrayStore` there, named by the GT file, the videos and the size: built once, memory-mapped."""
+    folder = None
+    if cache:
+        folder = Path(cache) / ("person_frames-" + store_key(
+            gt=source_stamp(Path(root) / "gt_part_result.json"), videos=[source_stamp(it.path) for it in items],
+            ids=[it.video_id for it in items], size=size))
+        if ArrayStore.exists(folder):
+            return _frame_set(ArrayStore(folder))
+    writer = ArrayWriter(folder) if folder else None
+    try:
+        fs = _build_frames(root, items, size, progress, writer)
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    if writer is None:
+        return fs
+    counts = np.array([len(b) for b in fs.boxes], np.int64)
+    return _frame_set(writer.close(boxes=np.concatenate(fs.boxes).reshape(-1, 4), counts=counts, scale=fs.scale,
+                                   video=fs.video, frame=fs.frame, video_ids=np.array(fs.video_ids)))
+
+
+def _frame_set(store: ArrayStore) -> FrameSet:
+    m = store.meta
+    boxes = np.split(m["boxes"].astype(np.float32), np.cumsum(m["counts"])[:-1])
+    return FrameSet(store, boxes, m["scale"], m["video"], m["frame"], [str(v) for v in m["video_ids"]])
+
+
+def _build_frames(root: str | Path, items: list[VideoItem], size: int | None,
+                  progress: Callable[[int, int], None] | None, writer: ArrayWriter | None) -> FrameSet:
+    """The frame set, its images in memory or (``writer``) written to a store (``images`` then empty)."""
     table, _ = read_part_table(root, unknown_ok=True)
     vindex = {v: i for i, v in enumerate(table.video_ids)}
     images, boxes, scale, video, frame = [], [], [], [], []
@@ -54,14 +89,17 @@ def build_frame_set(root: str | Path, items: list[VideoItem], size: int = 320,
         decoded = read_frames(item.path, uniq)
         for f in range(len(uniq)):
             img, s = resize_long(decoded[f], size) if size else (decoded[f], 1.0)
-            images.append(np.ascontiguousarray(img))
+            if writer is None:
+                images.append(np.ascontiguousarray(img))
+            else:
+                writer.add(img)
             boxes.append((table.boxes[rows[inv == f], 0].astype(np.float64) * s).astype(np.float32))
             scale.append(s)
             video.append(n)
             frame.append(int(uniq[f]))
         if progress:
             progress(n + 1, len(items))
-    if not images:
+    if not boxes:
         raise InputError("no annotated frame with people in these videos", file=root)
     return FrameSet(images, boxes, np.array(scale), np.array(video), np.array(frame), [it.video_id for it in items])
 
@@ -112,7 +150,7 @@ class PersonFrames(Dataset):
                   "labels": torch.ones(len(boxes), dtype=torch.int64)}
         if not self.train:
             target["scale"] = float(self.fs.scale[i])
-        return torch.from_numpy(np.ascontiguousarray(img)), target
+        return torch.from_numpy(np.array(img)), target  # a copy (read-only memmap)
 
 
 def collate_frames(batch: list) -> tuple[list[torch.Tensor], list[dict]]:

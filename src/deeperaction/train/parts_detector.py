@@ -116,7 +116,7 @@ def partdet_task(cfg: dict) -> Task:
     """The detector :class:`Task`: crops built in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["partdet"], cfg["train"]
     train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos + labels")
-    kw = dict(size=pc["crop"], enlarge=pc["enlarge"], min_conf=pc["min_conf"])
+    kw = dict(size=pc["crop"], enlarge=pc["enlarge"], min_conf=pc["min_conf"], cache=dc["cache"] or None)
     train_set = PartCrops(build_crop_set(dc["root"], train_items, **kw), pc["mode"], pc["kp_noise"], True,
                           dc["flip"], tc["seed"], pc["min_conf"])
     val_set = PartCrops(build_crop_set(val_root, val_items, **kw), pc["mode"], pc["kp_noise"], False,

@@ -123,9 +123,10 @@ def persondet_task(cfg: dict) -> Task:
     """The person detector :class:`Task`: annotated frames in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["persondet"], cfg["train"]
     train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos")
-    train_set = PersonFrames(build_frame_set(dc["root"], train_items, pc["size"]), True, dc["flip"], pc["zoom"],
-                             tc["seed"])
-    val_set = PersonFrames(build_frame_set(val_root, val_items, pc["size"]), False) if val_items else None
+    cache = dc["cache"] or None  # "" = in memory; else an on-disk frame store in that folder
+    train_set = PersonFrames(build_frame_set(dc["root"], train_items, pc["size"], cache=cache), True, dc["flip"],
+                             pc["zoom"], tc["seed"])
+    val_set = PersonFrames(build_frame_set(val_root, val_items, pc["size"], cache=cache), False) if val_items else None
     colour = float(dc["colour"])
 
     def prepare(batch, device, gen):
