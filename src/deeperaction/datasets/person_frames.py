@@ -3,8 +3,9 @@ with their GT person boxes, resized so the long side is ``size`` pixels.
 
 Frames are decoded once, at the annotated indices only, and kept in memory (uint8, about ``size^2 * 2.3``
 bytes each: 230 KB at 320 px, so ~0.3 GB per thousand frames), or with a cache folder in an on-disk store,
-memory-mapped (:mod:`deeperaction.datasets.array_store`), for sets larger than memory. A training sample may be zoomed in (a random
-crop of ``1/zoom`` of the frame, resized back; boxes mostly outside are dropped) and mirrored.
+memory-mapped (:mod:`deeperaction.datasets.array_store`), for sets larger than memory. A training sample
+may be zoomed in (a random crop of ``1/zoom`` of the frame, resized back; boxes mostly outside are dropped)
+and mirrored.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from deeperaction.video.reader import read_frames
 @dataclass
 class FrameSet:
     """``images``: sequence of ``(H, W, 3)`` uint8 (long side ``size``; a list, or an on-disk
-    :class:`ArrayStore`), ``boxes``: list of ``(P, 4)`` person
-    boxes in image pixels, ``scale``: image pixels per source pixel, ``video``/``frame``: where each is from."""
+    :class:`ArrayStore`), ``boxes``: list of ``(P, 4)`` person boxes in image pixels, ``scale``: image pixels
+    per source pixel, ``video``/``frame``: where each is from."""
 
     images: list[np.ndarray] | ArrayStore
     boxes: list[np.ndarray]
@@ -111,9 +112,10 @@ def zoom_crop(img: np.ndarray, boxes: np.ndarray, zoom: float, rng: np.random.Ge
     h, w = img.shape[:2]
     cw, ch = w / zoom, h / zoom
     x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
-    m = np.array([[w / cw, 0, -x0 * w / cw], [0, h / ch, -y0 * h / ch]])
+    sx, sy = w / cw, h / ch
+    m = np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]])
     out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-    b = boxes.astype(np.float64) * [w / cw, h / ch, w / cw, h / ch] - [x0 * w / cw, y0 * h / ch] * 2
+    b = (boxes.astype(np.float64) - [x0, y0, x0, y0]) * [sx, sy, sx, sy]
     area = np.prod(b[:, 2:] - b[:, :2], 1)
     c = b.copy()
     c[:, 0::2], c[:, 1::2] = c[:, 0::2].clip(0, w), c[:, 1::2].clip(0, h)
