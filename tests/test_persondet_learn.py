@@ -62,6 +62,7 @@ def test_detector_learns_people_on_held_out_videos(trained):
     hog = person_ap(HogPersonDetector(), val)["ap50"]
     print(f"person AP50 held-out: trained {ap:.3f}, untrained {ap0:.3f}, HOG {hog:.3f}; eval {ev}")
     assert isinstance(pred, PersonDetectorPredictor)
+    assert ck["config"]["persondet"]["score_thresh"] == ev["f1_thresh"] > 0  # calibrated on the validation set
     assert ap > 0.4 and ap > ap0 + 0.3 and ap > hog + 0.1, (ap, ap0, hog)
 
 

@@ -2,6 +2,8 @@
 checkpoint round trip of the predictor."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -110,3 +112,26 @@ def test_resize_long():
     out, s = resize_long(img, 320)
     assert out.shape == (240, 320, 3) and s == 2.0
     assert resize_long(img, 160)[0] is img
+
+
+def test_summary_picks_the_f1_best_score_floor_and_model_keeps_it(tmp_path):
+    from deeperaction.metrics.box_ap import score_histograms
+    from deeperaction.train.person_detector import AP_BINS, calibrated, person_box_summary
+
+    th, fh = score_histograms(np.array([0.9, 0.9, 0.2, 0.2, 0.2]), np.array([1, 1, 0, 0, 0], bool), AP_BINS)
+    sums = {"gt": 3.0, "tp": 2.0, "fp": 3.0} | {f"h_tp{i:03d}": v for i, v in enumerate(th)} \
+        | {f"h_fp{i:03d}": v for i, v in enumerate(fh)}
+    s = person_box_summary(sums)
+    # floor <= 0.2: F1 = 2*2 / (5 + 3) = 0.5; above 0.2 (first bin edge 0.205): 2*2 / (2 + 3) = 0.8
+    assert s["f1"] == pytest.approx(0.8) and s["f1_thresh"] == pytest.approx(41 / AP_BINS)
+    assert s["ap50"] == pytest.approx(2 / 3) and s["precision"] == pytest.approx(0.4)
+
+    cfg = load_persondet_config(None, [])
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"kind": "eval", "ap50": 0.5, "f1_thresh": 0.1}, {"kind": "eval", "ap50": 0.7, "f1_thresh": 0.45},
+        {"kind": "eval", "ap50": 0.7, "f1_thresh": 0.6}, {"kind": "step", "loss": 1.0}]))
+    tuned = calibrated(tmp_path, cfg)
+    assert tuned["persondet"]["score_thresh"] == 0.45 and cfg["persondet"]["score_thresh"] == 0.3
+    off = load_persondet_config(None, ["persondet.calibrate=false"])
+    assert calibrated(tmp_path, off)["persondet"]["score_thresh"] == 0.3
+    assert calibrated(tmp_path / "none", cfg) is cfg  # no evaluation: as configured

@@ -202,10 +202,11 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
 
 
 def fit_and_export(make_task: Callable[[DistInfo], tuple[Task, list[str]]], cfg: dict, resume: str | None,
-                   kind: str) -> dict[str, Any]:
+                   kind: str, tune: Callable[[Path, dict], dict] | None = None) -> dict[str, Any]:
     """A whole model-making run, under torchrun or not: seed, ``make_task(info) -> (task, classes)``, fit,
-    then rank 0 writes ``OUT/model.pt`` of ``kind`` from the best checkpoint; returns the fit result plus
-    ``classes`` and ``model_path``."""
+    then rank 0 writes ``OUT/model.pt`` of ``kind`` from the best checkpoint, with the config ``tune(OUT,
+    cfg)`` returns (e.g. a threshold chosen on the validation set); returns the fit result plus ``classes``
+    and ``model_path``."""
     info = init_distributed()
     seed_everything(cfg["train"]["seed"])
     try:
@@ -215,6 +216,6 @@ def fit_and_export(make_task: Callable[[DistInfo], tuple[Task, list[str]]], cfg:
         cleanup()
     out = Path(cfg["train"]["out"])
     if info.main:
-        export_model(out, kind, cfg, classes)
+        export_model(out, kind, tune(out, cfg) if tune else cfg, classes)
     result.update(classes=classes, model_path=str(out / "model.pt"))
     return result

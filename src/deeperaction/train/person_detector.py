@@ -25,6 +25,7 @@ from deeperaction.models.detector import ARCHS, TRUNKS, images_to_tensors
 from deeperaction.models.person_detector import NMS_IOU, detector_from_config, postprocess
 from deeperaction.train.config import DEFAULTS, load_config
 from deeperaction.train.engine import Task, fit_and_export
+from deeperaction.train.logging import read_metrics
 
 AP_BINS = 200
 PERSONDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
@@ -41,6 +42,7 @@ PERSONDET_DEFAULTS["persondet"] = {
     "zoom": 1.5,              # training: half the frames are a random window of 1/zoom..1 of the frame
     "score_thresh": 0.3,      # boxes kept by parse (and counted in recall / precision)
     "match_iou": 0.5,         # a detection is right at IoU >= this (AP50)
+    "calibrate": True,        # model.pt keeps the validation F1-best score floor (best epoch) as score_thresh
 }
 """DEFAULTS of :mod:`deeperaction.train.config` plus the ``persondet`` section."""
 
@@ -91,8 +93,12 @@ def person_box_summary(s: dict[str, float]) -> dict[str, float]:
     fh = np.array([s.get(f"h_fp{i:03d}", 0.0) for i in range(AP_BINS)])
     gt, tp, fp = s.get("gt", 0.0), s.get("tp", 0.0), s.get("fp", 0.0)
     ap = binned_ap(th, fh, gt)
+    # every bin edge as a score floor: recall and precision of the boxes above it, the F1-best floor
+    ctp, cfp = np.cumsum(th[::-1])[::-1], np.cumsum(fh[::-1])[::-1]
+    f1 = 2 * ctp / np.maximum(ctp + cfp + gt, 1e-9)
+    k = int(np.argmax(f1))
     return {"gt": gt, "ap50": 0.0 if np.isnan(ap) else ap, "recall": tp / max(gt, 1.0),
-            "precision": tp / max(tp + fp, 1.0)}
+            "precision": tp / max(tp + fp, 1.0), "f1": float(f1[k]), "f1_thresh": k / AP_BINS}
 
 
 def person_ap(detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], root: str | Path,
@@ -147,7 +153,21 @@ def persondet_task(cfg: dict) -> Task:
                 summarize=person_box_summary, best_key="ap50", collate=collate_frames)
 
 
+def calibrated(out: Path, cfg: dict) -> dict:
+    """``cfg`` with ``persondet.score_thresh`` set to the F1-best score floor of the best evaluation (the
+    epoch ``best.pt`` holds) when ``persondet.calibrate`` is on and the run was evaluated."""
+    evals = [r for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "eval" and "f1_thresh" in r] \
+        if (out / "metrics.jsonl").is_file() else []
+    if not cfg["persondet"]["calibrate"] or not evals:
+        return cfg
+    best = max(evals, key=lambda r: r["ap50"])  # the first best, as the engine keeps best.pt
+    tuned = copy.deepcopy(cfg)
+    tuned["persondet"]["score_thresh"] = float(best["f1_thresh"])
+    return tuned
+
+
 def train_persondet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
-    """Python twin of ``deeperaction train persondet``: fit, then ``OUT/model.pt`` from the best checkpoint."""
+    """Python twin of ``deeperaction train persondet``: fit, then ``OUT/model.pt`` from the best checkpoint
+    (score floor calibrated on the validation set, :func:`calibrated`)."""
     return fit_and_export(lambda info: (persondet_task(cfg), ["__background__", "person"]), cfg, resume,
-                          "person_detector")
+                          "person_detector", calibrated)
