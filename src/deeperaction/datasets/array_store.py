@@ -13,12 +13,14 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 DATA, INDEX = "data.u8", "index.npz"
+T = TypeVar("T")
 
 
 def store_key(**what) -> str:
@@ -53,8 +55,15 @@ class ArrayWriter:
         self._pos += a.nbytes
 
     def add_many(self, stacked: np.ndarray) -> None:
-        for a in stacked:
-            self.add(a)
+        """Each row of ``stacked`` as one array (written in one piece)."""
+        stacked = np.ascontiguousarray(stacked, dtype=np.uint8)
+        if len(stacked) == 0:
+            return
+        per = stacked[0].nbytes
+        self.offsets.extend((self._pos + per * np.arange(len(stacked))).tolist())
+        self.shapes.extend([stacked.shape[1:]] * len(stacked))
+        self._f.write(stacked.tobytes())
+        self._pos += stacked.nbytes
 
     def close(self, **meta: np.ndarray) -> "ArrayStore":
         """Write the index and move the store into place; returns it opened for reading."""
@@ -109,3 +118,30 @@ class ArrayStore:
             raise ValueError(f"{self.folder}: arrays of different shapes cannot be stacked")
         shape = tuple(int(v) for v in self.shapes[0])
         return self._mm[: len(self) * int(np.prod(shape))].reshape(len(self), *shape)
+
+
+def store_folder(cache: str | Path | None, prefix: str, root: str | Path, items: list, **options) -> Path | None:
+    """Where the store of a TPS set lives in ``cache`` (None without one): ``prefix-<hash>`` of the GT part
+    file, the videos (``items``: ``video_id`` + ``path``) and ``options``."""
+    if not cache:
+        return None
+    return Path(cache) / (f"{prefix}-" + store_key(
+        gt=source_stamp(Path(root) / "gt_part_result.json"), videos=[source_stamp(it.path) for it in items],
+        ids=[it.video_id for it in items], **options))
+
+
+def build_once(folder: Path | None, build: Callable[[ArrayWriter | None], T], meta: Callable[[T], dict],
+               load: Callable[[ArrayStore], T]) -> T:
+    """``build(None)`` without a folder; else the store in ``folder`` read by ``load``, built first when
+    missing (``build(writer)`` writes the arrays, ``meta(result)`` gives the index's other arrays)."""
+    if folder is None:
+        return build(None)
+    if ArrayStore.exists(folder):
+        return load(ArrayStore(folder))
+    writer = ArrayWriter(folder)
+    try:
+        made = build(writer)
+    except BaseException:
+        writer.abort()
+        raise
+    return load(writer.close(**meta(made)))

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, source_stamp, store_key
+from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, build_once, store_folder
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.parts import PART_FLIP, read_part_table
 from deeperaction.datasets.tps_dataset import read_keypoints
@@ -72,24 +72,10 @@ def build_crop_set(root: str | Path, items: list[VideoItem], size: int = 128, en
 
     With ``cache`` (a folder) the crops go to an on-disk :class:`ArrayStore` there, named by the GT file,
     the videos and the options, and are memory-mapped: built once, then reused by every run."""
-    folder = None
-    if cache:
-        folder = Path(cache) / ("part_crops-" + store_key(
-            gt=source_stamp(Path(root) / "gt_part_result.json"), videos=[source_stamp(it.path) for it in items],
-            ids=[it.video_id for it in items], size=size, enlarge=enlarge, min_conf=min_conf))
-        if ArrayStore.exists(folder):
-            return _crop_set(ArrayStore(folder))
-    writer = ArrayWriter(folder) if folder else None
-    try:
-        cs = _build_crops(root, items, size, enlarge, min_conf, progress, writer)
-    except BaseException:
-        if writer:
-            writer.abort()
-        raise
-    if writer is None:
-        return cs
-    return _crop_set(writer.close(**{k: getattr(cs, k) for k in _META}, video_ids=np.array(cs.video_ids),
-                                  dropped=np.array(cs.dropped)))
+    folder = store_folder(cache, "part_crops", root, items, size=size, enlarge=enlarge, min_conf=min_conf)
+    return build_once(folder, lambda w: _build_crops(root, items, size, enlarge, min_conf, progress, w),
+                      lambda cs: {**{k: getattr(cs, k) for k in _META}, "video_ids": np.array(cs.video_ids),
+                                  "dropped": np.array(cs.dropped)}, _crop_set)
 
 
 def _crop_set(store: ArrayStore) -> CropSet:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, source_stamp, store_key
+from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, build_once, store_folder
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.parts import read_part_table
 from deeperaction.errors import InputError
@@ -48,25 +48,13 @@ def build_frame_set(root: str | Path, items: list[VideoItem], size: int | None =
     """The :class:`FrameSet` of ``items`` (videos of the TPS GT folder ``root``), frames resized to a long
     side of ``size`` pixels (None: as decoded). With ``cache`` (a folder) the frames go to an on-disk
     :class:`ArrayStore` there, named by the GT file, the videos and the size: built once, memory-mapped."""
-    folder = None
-    if cache:
-        folder = Path(cache) / ("person_frames-" + store_key(
-            gt=source_stamp(Path(root) / "gt_part_result.json"), videos=[source_stamp(it.path) for it in items],
-            ids=[it.video_id for it in items], size=size))
-        if ArrayStore.exists(folder):
-            return _frame_set(ArrayStore(folder))
-    writer = ArrayWriter(folder) if folder else None
-    try:
-        fs = _build_frames(root, items, size, progress, writer)
-    except BaseException:
-        if writer:
-            writer.abort()
-        raise
-    if writer is None:
-        return fs
-    counts = np.array([len(b) for b in fs.boxes], np.int64)
-    return _frame_set(writer.close(boxes=np.concatenate(fs.boxes).reshape(-1, 4), counts=counts, scale=fs.scale,
-                                   video=fs.video, frame=fs.frame, video_ids=np.array(fs.video_ids)))
+    return build_once(store_folder(cache, "person_frames", root, items, size=size),
+                      lambda w: _build_frames(root, items, size, progress, w), _frame_meta, _frame_set)
+
+
+def _frame_meta(fs: FrameSet) -> dict[str, np.ndarray]:
+    return {"boxes": np.concatenate(fs.boxes).reshape(-1, 4), "counts": np.array([len(b) for b in fs.boxes]),
+            "scale": fs.scale, "video": fs.video, "frame": fs.frame, "video_ids": np.array(fs.video_ids)}
 
 
 def _frame_set(store: ArrayStore) -> FrameSet:

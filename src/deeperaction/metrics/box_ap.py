@@ -2,6 +2,8 @@
 detections, or from additive score histograms (what a distributed evaluation can sum over ranks)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from deeperaction.metrics.ap import average_precision_all_point
@@ -22,6 +24,17 @@ def match_image(boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: floa
         if ov[d, g] >= iou and not used[g]:
             tp[d] = used[g] = True
     return tp
+
+
+def match_images(images: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], iou: float = 0.5
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`match_image` over ``(boxes, scores, gt)`` of many images: all scores, TP flags, GT count."""
+    scores, tps, n_gt = [np.zeros(0)], [np.zeros(0, bool)], 0
+    for boxes, sc, gt in images:
+        scores.append(np.asarray(sc, float).reshape(-1))
+        tps.append(match_image(boxes, sc, gt, iou))
+        n_gt += len(np.asarray(gt).reshape(-1, 4))
+    return np.concatenate(scores), np.concatenate(tps), n_gt
 
 
 def box_ap(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float:

@@ -20,7 +20,7 @@ import torch
 from deeperaction.datasets.person_frames import PersonFrames, build_frame_set, collate_frames
 from deeperaction.datasets.tps_dataset import tps_items, train_val_items
 from deeperaction.errors import InputError
-from deeperaction.metrics.box_ap import binned_ap, box_ap, match_image, score_histograms
+from deeperaction.metrics.box_ap import binned_ap, box_ap, match_images, score_histograms
 from deeperaction.models.detector import ARCHS, TRUNKS, images_to_tensors
 from deeperaction.models.person_detector import NMS_IOU, detector_from_config, postprocess
 from deeperaction.train.config import DEFAULTS, load_config
@@ -29,7 +29,7 @@ from deeperaction.train.logging import read_metrics
 
 AP_BINS = 200
 PERSONDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
-PERSONDET_DEFAULTS["data"].update(flip=0.5, workers=0, colour=0.2)
+PERSONDET_DEFAULTS["data"].update(workers=0)  # frames are in memory (or memory-mapped): no decoding workers
 PERSONDET_DEFAULTS["model"].update(channels_last=False, dropout=0.0)
 PERSONDET_DEFAULTS["optim"].update(name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0)
 PERSONDET_DEFAULTS["train"].update(epochs=12, batch_size=16, out="runs/persondet")
@@ -70,16 +70,13 @@ def person_box_sums(net: torch.nn.Module, batch, device: torch.device, match_iou
     """Additive sums of one evaluation batch: GT count, TP/FP score histograms, TP/FP above the threshold."""
     images, targets = batch
     dets = net(images_to_tensors([im.to(device) for im in images]))
-    scores, tps = [], []
-    n_gt = 0
-    for d, t in zip(dets, targets):
-        b, s = postprocess(d, 0.0, NMS_IOU)  # as the predictor does, before its score floor
-        b = b / t["scale"]
-        gt = t["boxes"].numpy().astype(np.float64) / t["scale"]
-        scores.append(s)
-        tps.append(match_image(b, s, gt, match_iou))
-        n_gt += len(gt)
-    s, tp = np.concatenate(scores), np.concatenate(tps)
+
+    def per_image():
+        for d, t in zip(dets, targets):
+            b, sc = postprocess(d, 0.0, NMS_IOU)  # as the predictor does, before its score floor
+            yield b / t["scale"], sc, t["boxes"].numpy().astype(np.float64) / t["scale"]
+
+    s, tp, n_gt = match_images(per_image(), match_iou)
     th, fh = score_histograms(s, tp, AP_BINS)
     sure = s >= score_thresh
     sums = {"gt": float(n_gt), "tp": float((tp & sure).sum()), "fp": float((~tp & sure).sum())}
@@ -108,13 +105,7 @@ def person_ap(detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], roo
     its boxes scoring at least ``score_thresh``: a trained detector, HOG or a user's, on the same frames."""
     items, _ = tps_items(root)
     fs = build_frame_set(root, items, None)
-    scores, tps, n_gt = [], [], 0
-    for img, gt in zip(fs.images, fs.boxes):
-        b, sc = detect(img)
-        scores.append(np.asarray(sc, float))
-        tps.append(match_image(b, sc, gt, match_iou))
-        n_gt += len(gt)
-    s, tp = np.concatenate(scores), np.concatenate(tps)
+    s, tp, n_gt = match_images(((*detect(img), gt) for img, gt in zip(fs.images, fs.boxes)), match_iou)
     sure = s >= score_thresh
     return {"gt": float(n_gt), "frames": float(len(fs)), "ap50": box_ap(s, tp, n_gt),
             "recall": float((tp & sure).sum() / max(n_gt, 1)), "precision": float((tp & sure).sum() / max(sure.sum(), 1))}
