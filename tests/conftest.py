@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the official-scorer fixtures live (read in place, never copied)."""
+"""Shared test fixtures: the official-scorer cases kept in the repository, one torch thread."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,15 +6,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-OFFICIAL = SHARED / "fixtures" / "official"
+OFFICIAL = REPO / "tests" / "data" / "official"
 
 
 @pytest.fixture(scope="session")
 def official() -> Path:
-    """Folder of the official-scorer fixtures (``../shared/fixtures/official``)."""
-    if not OFFICIAL.is_dir():
-        pytest.fail(f"official fixtures not found at {OFFICIAL}; shared/ must sit beside the repo")
+    """Folder of the official-scorer fixtures (``tests/data/official``: the official scorers' outputs on small
+    seeded cases, with a README of each scorer's rules)."""
+    assert OFFICIAL.is_dir(), f"official fixtures missing at {OFFICIAL}"
     return OFFICIAL
 
 

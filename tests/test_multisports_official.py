@@ -1,4 +1,4 @@
-"""MultiSports metric vs the official scorers' numbers on the shared fixtures (2022 and 2021 protocols)."""
+"""MultiSports metric vs the official scorers' numbers on the official fixtures (2022 and 2021 protocols)."""
 from __future__ import annotations
 
 import json

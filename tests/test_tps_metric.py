@@ -1,4 +1,4 @@
-"""Kinetics-TPS Score: the official scorer's numbers on the shared fixture, and its rules on small cases."""
+"""Kinetics-TPS Score: the official scorer's numbers on the official fixture, and its rules on small cases."""
 from __future__ import annotations
 
 import json
