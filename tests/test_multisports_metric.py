@@ -74,7 +74,9 @@ def _greedy(dets, gt_of, score, sim, thr, protocol):
     return flags
 
 
-def _reference(gt, fd, vd, protocol, thr_v):
+def _reference(gt, fd, vd, protocol, thr_v, tie_order="stable"):
+    """Loop reference; ``tie_order="numpy"`` sorts as the official code does: ``np.argsort(-score)`` here."""
+    kind = "stable" if tie_order == "stable" else None
     p1 = 1 if protocol == "2021" else 0
     vids = gt["test_videos"][0]
     scored = [i for i, n in enumerate(gt["labels"]) if n not in NEVER_SCORED]
@@ -88,7 +90,7 @@ def _reference(gt, fd, vd, protocol, thr_v):
         n = sum(len(b) for b in boxes.values())
         if n:
             rows = np.flatnonzero(fd[:, 2] == c)
-            rows = rows[np.argsort(-fd[rows, 3], kind="stable")]
+            rows = rows[np.argsort(-fd[rows, 3], kind=kind)]
             def gt_of(d, boxes=boxes):
                 key = (int(fd[d, 0]), int(fd[d, 1]))
                 return key, list(range(len(boxes.get(key, []))))
@@ -101,7 +103,7 @@ def _reference(gt, fd, vd, protocol, thr_v):
         n = sum(len(t) for t in tubes.values())
         if n:
             dets = vd.get(c, [])
-            o = np.argsort(-np.array([d[1] for d in dets], dtype=np.float64), kind="stable")
+            o = np.argsort(-np.array([d[1] for d in dets], dtype=np.float64), kind=kind)
             gt_of = lambda i: (dets[i][0], list(range(len(tubes.get(dets[i][0], [])))))  # noqa: E731
             sim = lambda j, i: _st_iou(tubes[dets[i][0]][j], dets[i][2], p1)  # noqa: E731
             v_aps.append(_ap(_greedy(o, gt_of, None, sim, thr_v, protocol), n, protocol))
@@ -150,6 +152,23 @@ def test_matches_loop_reference(tmp_path, protocol, seed):
     r = evaluate_multisports(tmp_path / "gt.pkl", tmp_path / "fd.pkl", tmp_path / "vd.pkl", protocol=protocol,
                              thresholds=(0.3,))
     f_ref, v_ref = _reference(gt, fd, vd, protocol, 0.3)
+    assert r.per_threshold["F@0.5"] == f_ref
+    assert r.headline == v_ref
+
+
+@pytest.mark.parametrize("protocol", ["2022", "2021"])
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_tie_order_equals_the_official_sort_here(tmp_path, protocol, seed):
+    """Scores rounded to one decimal (many ties): ``tie_order="numpy"`` equals the loop reference that calls
+    ``np.argsort(-score)`` on this machine; which tied detection wins is this numpy's choice."""
+    gt, fd, vd = _random_case(seed)
+    fd[:, 3] = np.round(fd[:, 3], 1)
+    vd = {c: [(v, round(s, 1), t) for v, s, t in dets] for c, dets in vd.items()}
+    for name, obj in (("gt", gt), ("fd", fd), ("vd", vd)):
+        (tmp_path / f"{name}.pkl").write_bytes(pickle.dumps(obj))
+    r = evaluate_multisports(tmp_path / "gt.pkl", tmp_path / "fd.pkl", tmp_path / "vd.pkl", protocol=protocol,
+                             thresholds=(0.3,), tie_order="numpy")
+    f_ref, v_ref = _reference(gt, fd, vd, protocol, 0.3, tie_order="numpy")
     assert r.per_threshold["F@0.5"] == f_ref
     assert r.headline == v_ref
 

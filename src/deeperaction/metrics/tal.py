@@ -7,11 +7,12 @@ mean over thresholds. The greedy matching is computed for all predictions at onc
 :func:`greedy_match`), not one prediction at a time, so 400k predictions take about a second.
 
 Ties. The official orders equal scores (and equal tIoUs of one prediction with several GTs) with numpy's
-unstable ``argsort()[::-1]``, whose result depends on the numpy build and CPU. Default ``ties="later-first"``
-is deterministic: the later item first, which is numpy's result whenever its sort is an insertion sort
-(up to 16 items). Without ties (unique scores) it equals the official exactly. ``ties="numpy"`` calls the
-official's argsort expressions themselves, so it equals the official run with the same numpy on the same
-CPU (it reproduces the tied fixture made with numpy 1.23.5 under numpy 1.26 without AVX-512).
+unstable ``argsort()[::-1]``, whose result depends on the numpy version and on the CPU (numpy >= 1.25 sorts
+with AVX-512 kernels where the CPU has them, which order ties differently even for 16 items). Default
+``ties="later-first"`` is deterministic, the same number on every machine: among equal values the later
+item first (what the expression gives for a stable sort). Without ties it equals the official exactly.
+``ties="numpy"`` calls the official's argsort expressions themselves: the official run with this machine's
+numpy, which another CPU or numpy may not repeat.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def score_order(cls: np.ndarray, score: np.ndarray, ties: TieOrder = "later-firs
     """Permutation grouping predictions by class (ascending) and, within a class, by descending score.
 
     The official uses ``score.argsort()[::-1]`` on the class's predictions in file order. ``"later-first"``
-    puts the later prediction first among equal scores (that expression's result for <= 16 predictions);
+    puts the later prediction first among equal scores (that expression's result for a stable sort);
     ``"numpy"`` calls the expression per class (see the module docstring).
     """
     n = len(score)
@@ -103,16 +104,18 @@ def gt_preference(pi: np.ndarray, gi: np.ndarray, tiou: np.ndarray, cnt: np.ndar
     """Order of the pairs: by prediction, then the order in which it tries its GTs.
 
     Official: ``tiou.argsort()[::-1]`` over the GTs of the class in the video, in file order: nan first
-    (argsort puts nan last), then decreasing tIoU, equal tIoU -> later GT first. That last rule is numpy's
-    result only while its argsort is an insertion sort (up to 16 GTs); ``ties="numpy"`` calls the same
-    argsort for predictions with more candidate GTs, as the official does.
+    (argsort puts nan last), then decreasing tIoU. Equal tIoUs: ``"later-first"`` tries the later GT first
+    (what that expression gives while numpy's sort is an insertion sort); ``ties="numpy"`` calls the
+    expression itself for every prediction whose GTs tie, as the official does.
     """
     nan = np.isnan(tiou)
     order = np.lexsort((-gi, -np.where(nan, 0.0, tiou), ~nan, pi))
-    if ties == "numpy":
+    if ties == "numpy" and order.size > 1:
+        t, p = tiou[order], pi[order]
+        tied = (p[1:] == p[:-1]) & ((t[1:] == t[:-1]) | (np.isnan(t[1:]) & np.isnan(t[:-1])))
         starts = np.cumsum(cnt) - cnt
-        for p in np.flatnonzero(cnt > 16).tolist():
-            s, n = starts[p], cnt[p]
+        for q in np.unique(p[1:][tied]).tolist():
+            s, n = starts[q], cnt[q]
             order[s:s + n] = s + tiou[s:s + n].argsort()[::-1]
     return order
 
