@@ -21,7 +21,8 @@ Examples:
 
 A folder must hold the official names ({gt,pred}_vid_result.json, {gt,pred}_part_result.json).
 A GT video without a prediction is an error unless --allow-missing (then scored as wrong);
-predicted videos outside the GT are ignored with a warning, as the official scorer does.
+predicted videos outside the GT are ignored with a warning, as the official scorer does. Predicted boxes
+with x2 < x1 or y2 < y1 are scored as the official scorer scores them (one warning line; --strict: error).
 """
 
 _VALIDATE_HELP = """Check Kinetics-TPS GT or prediction files; lists every problem (exit 2 if any).
@@ -60,6 +61,8 @@ def eval_tps(
     allow_missing: bool = typer.Option(False, "--allow-missing",
                                        help="score GT videos without prediction as wrong instead of failing"),
     sweep: bool = typer.Option(True, "--sweep/--no-sweep", help="also the official 5x5 IoU sweep"),
+    strict: bool = typer.Option(False, "--strict", help="refuse predicted boxes with x2 < x1 or y2 < y1 (default:"
+                                " scored as the official scorer scores them, with a warning)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
     report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
     videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: frames of the worst cases"),
@@ -69,7 +72,7 @@ def eval_tps(
 
     def run():
         g = read_tps(kind="gt", **_pick("gt", gt, gt_vid, gt_part))
-        p = read_tps(kind="pred", **_pick("pred", pred, pred_vid, pred_part))
+        p = read_tps(kind="pred", strict=strict, **_pick("pred", pred, pred_vid, pred_part))
         return g, p, evaluate_tps(g, p, human_iou=human_iou, part_iou=part_iou, allow_missing=allow_missing,
                                   sweep=sweep)
 

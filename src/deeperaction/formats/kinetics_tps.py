@@ -4,7 +4,8 @@ Files (official names): ``{gt,pred}_vid_result.json`` = {video: action} and
 ``{gt,pred}_part_result.json`` = {video: {"img_00001.json": {"humans": [{"box": [x1,y1,x2,y2],
 "parts": {part: {"box": ..., "verb": ...}}}]}}}; GT parts hold one box and a state string, predicted
 parts lists of up to 5 boxes and states. ``img_{frame+1:05d}.json`` is internal 0-based ``frame``.
-The part file is scanned as raw bytes (``tps_fastparse``); other layouts go through ``jsonio.load_json``.
+The part file is decoded by msgspec into typed structs (``tps_decode``); a file it refuses goes through
+``jsonio.load_json`` and, if still unusable, the validator, which names every problem.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Any
 
 from deeperaction.errors import InputError, Problem, ProblemList
 from deeperaction.formats.jsonio import load_json, no_gc
-from deeperaction.formats.tps_columns import Slow, columns, columns_from_bytes
+from deeperaction.formats.tps_columns import Slow, columns
+from deeperaction.formats.tps_decode import decode_part_file
 from deeperaction.formats.tps_set import TpsSet, frame_file
 from deeperaction.formats.tps_validate import check_cross, check_part_obj, check_vid_obj
 from deeperaction.formats.tps_write import KINDS, official_paths, write_tps
@@ -24,10 +26,10 @@ def _check(kind: str) -> None:
         raise InputError(f"kind must be 'gt' or 'pred', got {kind!r}")
 
 
-def _problems(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path]) -> ProblemList:
+def _problems(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path], reversed_ok: bool) -> ProblemList:
     vid_pl, part_pl, out = ProblemList(files[0]), ProblemList(files[1]), ProblemList()
     check_vid_obj(vid_obj, vid_pl)
-    check_part_obj(part_obj, kind, part_pl)
+    check_part_obj(part_obj, kind, part_pl, reversed_ok)
     check_cross(vid_obj, part_obj, kind, vid_pl, part_pl)
     out.extend(vid_pl)
     out.extend(part_pl)
@@ -35,10 +37,12 @@ def _problems(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path]) 
 
 
 def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str | Path | None = None,
-             part_file: str | Path | None = None) -> TpsSet:
+             part_file: str | Path | None = None, strict: bool = False) -> TpsSet:
     """Read a GT or prediction set from a folder with the official names, or from the two files.
 
     Raises InputError listing every problem (file, video, frame, field) if the files are invalid.
+    Predicted boxes with x2 < x1 or y2 < y1 are kept, as the official scorer scores them (their count and
+    first place in ``degenerate``); ``strict`` refuses them. In GT they are always an error.
     """
     _check(kind)
     if path is not None:
@@ -54,27 +58,21 @@ def read_tps(path: str | Path | None = None, kind: str = "gt", *, vid_file: str 
         raise InputError([Problem("no such file", m) for m in missing])
     with no_gc():
         vid_obj = load_json(files[0])
-        tps = _bytes_read(vid_obj, kind, files)
-        if tps is not None:
-            return tps
-        part_obj = load_json(files[1])
-        tps = _fast_read(vid_obj, part_obj, kind, files)
-    if tps is not None:
-        return tps
-    problems = _problems(vid_obj, part_obj, kind, files)
-    problems.raise_if_any()
-    raise InputError(f"could not read {kind} files (no specific problem found)", file=files[1])
+        tps = decode_part_file(files[1].read_bytes(), vid_obj, kind, files) if _actions_ok(vid_obj) else None
+        if tps is None:
+            part_obj = load_json(files[1])
+            tps = _fast_read(vid_obj, part_obj, kind, files)
+    if tps is None:
+        _problems(vid_obj, part_obj, kind, files, reversed_ok=not strict).raise_if_any()
+        raise InputError(f"could not read {kind} files (no specific problem found)", file=files[1])
+    if strict and tps.degenerate:
+        n, first = tps.degenerate
+        raise InputError(f"{first} ({n} boxes with x2 < x1 or y2 < y1 in all; refused by --strict)")
+    return tps
 
 
 def _actions_ok(vid_obj: Any) -> bool:
     return type(vid_obj) is dict and all(type(a) is str for a in vid_obj.values())
-
-
-def _bytes_read(vid_obj: Any, kind: str, files: tuple[Path, Path]) -> TpsSet | None:
-    """The vectorized reader of the part file's raw bytes (tps_fastparse); None if it does not apply."""
-    if not _actions_ok(vid_obj):
-        return None
-    return columns_from_bytes(files[1].read_bytes(), vid_obj, kind, files)
 
 
 def _fast_read(vid_obj: Any, part_obj: Any, kind: str, files: tuple[Path, Path]) -> TpsSet | None:

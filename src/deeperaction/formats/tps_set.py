@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deeperaction.errors import Problem
 from deeperaction.schema import FrameParse, PartDet, Person, VideoParse
 
 
@@ -43,6 +44,7 @@ class TpsSet:
     part_names: list[str]
     states: list[str]
     files: tuple[Path | None, Path | None] = (None, None)
+    degenerate: tuple[int, Problem] | None = None  # predictions: boxes with x2 < x1 or y2 < y1 (count, first)
     video_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -41,8 +41,9 @@ def _type(x: Any) -> str:
             int: "number", float: "number"}.get(type(x), type(x).__name__)
 
 
-def check_box(b: Any, pl: ProblemList, video: str, frame: str, fld: str) -> None:
-    """A box is a list of 4 finite numbers with x2 >= x1 and y2 >= y1."""
+def check_box(b: Any, pl: ProblemList, video: str, frame: str, fld: str, reversed_ok: bool = False) -> None:
+    """A box is a list of 4 finite numbers with x2 >= x1 and y2 >= y1 (the latter not checked with
+    ``reversed_ok``: the official scorer scores such predicted boxes)."""
     if not isinstance(b, list) or len(b) != 4:
         what = f"an array of {len(b)} items" if isinstance(b, list) else _type(b)
         pl.add(f"expected [x1, y1, x2, y2], got {what}", video=video, frame=frame, field=fld)
@@ -52,7 +53,7 @@ def check_box(b: Any, pl: ProblemList, video: str, frame: str, fld: str) -> None
         pl.add(f"coordinates must be finite numbers, got {[b[i] for i in bad]!r}",
                video=video, frame=frame, field=fld)
         return
-    if b[2] < b[0] or b[3] < b[1]:
+    if not reversed_ok and (b[2] < b[0] or b[3] < b[1]):
         pl.add(f"x2 < x1 or y2 < y1 in {b!r}", video=video, frame=frame, field=fld)
 
 
@@ -66,7 +67,7 @@ def check_vid_obj(obj: Any, pl: ProblemList) -> None:
             pl.add(f"action must be a string, got {_type(act)}", video=vid, field="action")
 
 
-def _check_part(p: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str) -> None:
+def _check_part(p: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str, reversed_ok: bool) -> None:
     if not isinstance(p, dict):
         pl.add(f"part must be an object, got {_type(p)}", video=vid, frame=fr, field=fld)
         return
@@ -90,7 +91,7 @@ def _check_part(p: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str)
                 pl.add(f"{len(box)} proposals, at most {MAX_PROPOSALS} allowed", video=vid, frame=fr,
                        field=f"{fld}.box")
             for j, b in enumerate(box):
-                check_box(b, pl, vid, fr, f"{fld}.box[{j}]")
+                check_box(b, pl, vid, fr, f"{fld}.box[{j}]", reversed_ok)
     if "verb" in p:
         if not isinstance(verb, list):
             pl.add(f"verb must be a list of state strings, got {_type(verb)}", video=vid, frame=fr,
@@ -105,14 +106,14 @@ def _check_part(p: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str)
         pl.add(f"{len(box)} boxes but {len(verb)} verbs", video=vid, frame=fr, field=f"{fld}.verb")
 
 
-def _check_human(h: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str) -> None:
+def _check_human(h: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str, reversed_ok: bool) -> None:
     if not isinstance(h, dict):
         pl.add(f"human must be an object, got {_type(h)}", video=vid, frame=fr, field=fld)
         return
     if "box" not in h:
         pl.add("missing 'box'", video=vid, frame=fr, field=f"{fld}.box")
     else:
-        check_box(h["box"], pl, vid, fr, f"{fld}.box")
+        check_box(h["box"], pl, vid, fr, f"{fld}.box", reversed_ok)
     if "parts" not in h:
         pl.add("missing 'parts'", video=vid, frame=fr, field=f"{fld}.parts")
         return
@@ -125,11 +126,12 @@ def _check_human(h: Any, kind: str, pl: ProblemList, vid: str, fr: str, fld: str
         if name not in _PARTS:
             pl.add(f"unknown part name {name!r} (expected one of {', '.join(PARTS)})", video=vid,
                    frame=fr, field=f"{fld}.parts.{name}")
-        _check_part(p, kind, pl, vid, fr, f"{fld}.parts.{name}")
+        _check_part(p, kind, pl, vid, fr, f"{fld}.parts.{name}", reversed_ok)
 
 
-def check_part_obj(obj: Any, kind: str, pl: ProblemList) -> None:
-    """The part file: {video: {"img_00001.json": {"humans": [...]}}} (``kind`` "gt" or "pred")."""
+def check_part_obj(obj: Any, kind: str, pl: ProblemList, reversed_ok: bool = False) -> None:
+    """The part file: {video: {"img_00001.json": {"humans": [...]}}} (``kind`` "gt" or "pred");
+    ``reversed_ok``: boxes with x2 < x1 or y2 < y1 are not problems (predictions, as the official scores them)."""
     if not isinstance(obj, dict):
         pl.add(f"expected a JSON object {{video: {{frame file: {{'humans': [...]}}}}}}, got {_type(obj)}")
         return
@@ -154,7 +156,7 @@ def check_part_obj(obj: Any, kind: str, pl: ProblemList) -> None:
                 pl.add(f"{len(humans)} humans, at most {MAX_HUMANS} allowed", video=vid, frame=fr,
                        field="humans")
             for i, h in enumerate(humans):
-                _check_human(h, kind, pl, vid, fr, f"humans[{i}]")
+                _check_human(h, kind, pl, vid, fr, f"humans[{i}]", reversed_ok)
 
 
 def check_cross(vid_obj: Any, part_obj: Any, kind: str, vid_pl: ProblemList, part_pl: ProblemList) -> None:

@@ -164,6 +164,10 @@ def evaluate_tps(gt: TpsSet, pred: TpsSet, *, human_iou: float = 0.5, part_iou: 
         warnings.append(f"{len(missing)} GT video(s) had no prediction and were scored as wrong")
     if extra:
         warnings.append(f"{extra} predicted video(s) are not in the GT and were ignored")
+    if pred.degenerate:
+        n, first = pred.degenerate
+        warnings.append(f"{n} predicted boxes with x2 < x1 or y2 < y1, scored as the official scorer scores them"
+                        f" (--strict refuses them); the first: {first}")
     return Report(metric="kinetics_tps", headline_name="Score", headline=score,
                   per_class=per_part, per_threshold={f"conditioned_acc@{k}": v for k, v in curve.items()},
                   per_video=dict(zip(vids, psc.tolist())), tables=tables, warnings=warnings,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 def human_iou32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -104,6 +103,8 @@ def match_humans(gt_box: np.ndarray, gt_h0: np.ndarray, gt_n: np.ndarray, pr_box
             out_f.append(f)
             left.append(rest)
     hard = np.sort(np.concatenate(left))
+    if len(hard):  # scipy.optimize costs 0.25 s to import: only when some frame needs it
+        from scipy.optimize import linear_sum_assignment
     for f in hard.tolist():
         ng, np_ = int(gt_n[f]), int(pr_n[f])
         m = iou[pair0[f]:pair0[f] + ng * np_].reshape(ng, np_)
