@@ -55,3 +55,31 @@ def test_eval_ties_option(official, tmp_path):
     assert runner.invoke(app, base + ["--ties", "numpy", "--json", str(out)]).exit_code == 0
     assert json.loads(out.read_text())["options"]["ties"] == "numpy"
     assert runner.invoke(app, base + ["--ties", "sideways"]).exit_code == 2
+
+
+def test_degenerate_boxes_one_warning_strict_refuses_gt_error(official, tmp_path):
+    """Detections with x2 <= x1 are dropped as the official scorer drops them: one warning with their count and
+    the first place; --strict refuses them (exit 2, one line); in GT a reversed box is an error."""
+    d = official / "ava" / "tiefree"
+    rows = (d / "detections.csv").read_text().splitlines()
+    for k in (3, 7):  # reverse x1 and x2 of two rows
+        f = rows[k].split(",")
+        f[2], f[4] = f[4], f[2]
+        rows[k] = ",".join(f)
+    bad = tmp_path / "det.csv"
+    bad.write_text("\n".join(rows) + "\n")
+    base = ["eval", "ava", "--gt", str(d / "gt.csv"), "--labelmap", str(official / LABELMAP), "--pred", str(bad)]
+    r = runner.invoke(app, base)
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if "degenerate" in ln]
+    assert len(lines) == 1 and "2 detections" in r.output and "the first" in r.output
+    r = runner.invoke(app, base + ["--strict"])
+    assert r.exit_code == 2 and "line 4" in r.output and "2 such rows" in r.output and "Traceback" not in r.output
+    g = (d / "gt.csv").read_text().splitlines()
+    f = g[0].split(",")
+    f[2], f[4] = "0.9", "0.1"
+    g[0] = ",".join(f)
+    (tmp_path / "gt.csv").write_text("\n".join(g) + "\n")
+    r = runner.invoke(app, ["eval", "ava", "--gt", str(tmp_path / "gt.csv"), "--labelmap", str(official / LABELMAP),
+                            "--pred", str(d / "detections.csv")])
+    assert r.exit_code == 2 and "line 1" in r.output and "ground truth" in r.output

@@ -108,6 +108,30 @@ def test_gt_validator_lists_every_problem(tmp_path):
         read_multisports_gt(tmp_path / "gt.pkl")
 
 
+def test_reversed_boxes_gt_error_predictions_one_warning_strict_error(tmp_path):
+    """Official rule: the scorer scores predicted boxes with x2 < x1 (IoU formula as is): one warning line with
+    the count and the first place; --strict refuses them; in GT they are an error."""
+    obj = _gt_obj()
+    obj["gttubes"]["a"][0][0][1:3, 1] = 500  # x1 > x2 = 50 in frames 2 and 3
+    with pytest.raises(InputError, match=r"frame 2.*x2 < x1 or y2 < y1 \(2 such boxes"):
+        read_multisports_gt(_write(tmp_path, "bad_gt.pkl", obj))
+    gt = read_multisports_gt(_write(tmp_path, "gt.pkl", _gt_obj()))
+    rows = np.array([[0, 1, 0, 0.9, 10, 10, 50, 50], [0, 2, 0, 0.8, 60, 10, 50, 50],
+                     [0, 3, 0, 0.7, 10, 60, 50, 50], [1, 4, 0, 0.6, 60, 60, 50, 50]])
+    p = _write(tmp_path, "frame_detections.pkl", rows)
+    fd = read_frame_detections(p, gt)
+    lines = [w for w in fd.warnings if "x2 < x1" in w]
+    assert len(lines) == 1 and "3 such boxes" in lines[0] and "frame 2" in lines[0] and "'a'" in lines[0]
+    assert fd.boxes[1].tolist() == [60, 10, 50, 50]  # kept, scored as they are
+    with pytest.raises(InputError, match="3 such boxes"):
+        read_frame_detections(p, gt, strict=True)
+    tube = np.array([[1, 60, 10, 50, 50, 0.9], [2, 10, 10, 50, 50, 0.9]], np.float32)
+    vp = _write(tmp_path, "video_detections.pkl", {i: [("a", 0.9, tube)] if i == 0 else [] for i in range(66)})
+    assert sum("1 such boxes" in w for w in read_video_detections(vp, gt).warnings) == 1
+    with pytest.raises(InputError, match="1 such boxes"):
+        read_video_detections(vp, gt, strict=True)
+
+
 def test_gt_validator_structure(tmp_path):
     obj = _gt_obj()
     obj["test_videos"] = ["a", "b"]  # missing the extra list level

@@ -38,7 +38,10 @@ def test_eval_custom_tiou_and_subset(official, tmp_path):
     assert rep["per_threshold"]["0.5"] == pytest.approx(exp_map_at_05(official), abs=1e-12)
     res = runner.invoke(app, ["eval", "tal", "--gt", str(d / "gt.json"), "--pred", str(d / "pred.json"),
                               "--subset", "training"])
-    assert res.exit_code == 2 and "label" in res.output  # training classes differ: unknown labels
+    assert res.exit_code == 0 and "were left out" in " ".join(res.output.split())  # training classes differ
+    res = runner.invoke(app, ["eval", "tal", "--gt", str(d / "gt.json"), "--pred", str(d / "pred.json"),
+                              "--subset", "training", "--strict"])
+    assert res.exit_code == 2 and "is not a class of the ground-truth subset 'training'" in " ".join(res.output.split())
 
 
 def exp_map_at_05(official) -> float:
@@ -55,7 +58,7 @@ def test_eval_user_errors_exit_2(tmp_path, official):
     cases = [
         (["--gt", str(tmp_path / "missing.json"), "--pred", str(bad)], "missing.json: no such file"),
         (["--gt", str(gt), "--pred", str(bad)], "field 'results[0].score': score must be a finite number"),
-        (["--gt", str(gt), "--pred", str(unknown)], "predicted label 'nope' (1 predictions) is not a class"),
+        (["--gt", str(gt), "--pred", str(unknown), "--strict"], "predicted label 'nope' (1 predictions) is not a class"),
         (["--gt", str(gt), "--pred", str(unknown), "--tiou", "0.5:0.4:0.1"], "bad --tiou"),
         (["--gt", str(gt), "--pred", str(unknown), "--ties", "random"], "--ties must be"),
     ]
@@ -65,8 +68,9 @@ def test_eval_user_errors_exit_2(tmp_path, official):
         assert message in " ".join(res.output.split()), (message, res.output)
         assert "Traceback" not in res.output
     assert "end 1 is before start 2" in runner.invoke(app, ["eval", "tal", "--gt", str(gt), "--pred", str(bad)]).output
-    res = runner.invoke(app, ["eval", "tal", "--gt", str(gt), "--pred", str(unknown), "--ignore-unknown-labels"])
-    assert res.exit_code == 0 and "1 predictions with 1 labels" in " ".join(res.output.split())
+    res = runner.invoke(app, ["eval", "tal", "--gt", str(gt), "--pred", str(unknown)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "1 predictions with 1 labels" in out and "nope" in out
 
 
 def test_validate_exit_codes(official, tmp_path):

@@ -193,8 +193,8 @@ def test_ground_truth_as_prediction_scores_one(case, rnd):
 def test_unknown_label_is_an_error_or_ignored_with_a_warning():
     gt, pred = _case([("v", "a", 0.0, 1.0)], [("v", "a", 0.0, 1.0, 0.5), ("v", "zz", 0.0, 1.0, 0.9)])
     with pytest.raises(InputError, match="'zz' \\(1 predictions\\) is not a class"):
-        evaluate_tal(gt, pred)
-    report = evaluate_tal(gt, pred, unknown_labels="ignore")
+        evaluate_tal(gt, pred, unknown_labels="error")
+    report = evaluate_tal(gt, pred)
     assert report.headline == 1.0
     assert any("1 predictions with 1 labels" in w and "zz" in w for w in report.warnings)
 

@@ -43,6 +43,8 @@ def eval_ava(
     ties: str = typer.Option("later-first", "--ties",
                              help="order among equal scores: later-first (deterministic) or numpy (the"
                                   " official's argsort on this machine; equal to the official run here)"),
+    strict: bool = typer.Option(False, "--strict", help="refuse detection boxes with x2 <= x1 or y2 <= y1 (default:"
+                                " dropped with a warning, as the official scorer drops them)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
     report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
     videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: thumbnails of the worst cases"),
@@ -56,7 +58,7 @@ def eval_ava(
         if ties not in ("later-first", "numpy"):
             raise InputError(f"--ties must be 'later-first' or 'numpy', got {ties!r}", field="ties")
         lm = read_labelmap(labelmap)
-        g, p = read_ava_csv(gt, "gt"), read_ava_csv(pred, "pred")
+        g, p = read_ava_csv(gt, "gt"), read_ava_csv(pred, "pred", strict=strict)
         return g, p, lm, evaluate_ava(g, p, lm, exclusions=exclusions, iou=iou, top_k=top_k, ties=ties)
 
     g, p, lm, report = guarded(run)

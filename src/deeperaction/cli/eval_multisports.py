@@ -69,6 +69,8 @@ def eval_multisports(
     thresholds: str = typer.Option("0.1:0.9", "--thresholds", help="video ST-IoU thresholds of the headline"),
     frame_iou: float = typer.Option(0.5, "--frame-iou", help="IoU threshold of frame-mAP"),
     tie_order: str = typer.Option("stable", "--tie-order", help="stable (file order) or numpy"),
+    strict: bool = typer.Option(False, "--strict", help="refuse detection boxes with x2 < x1 or y2 < y1 (default:"
+                                " scored as the official scorer scores them, with a warning)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report as JSON ('-': stdout)"),
     report_out: Path | None = typer.Option(None, "--report", help="write a self-contained HTML report here"),
     videos: Path | None = typer.Option(None, "--videos", help="folder of the videos: thumbnails of the worst cases"),
@@ -89,8 +91,8 @@ def eval_multisports(
             raise InputError("give --frame-dets, --video-dets (or both), or --pred FOLDER")
         thr = parse_thresholds(thresholds)
         g = read_multisports_gt(gt)
-        f = read_frame_detections(f, g) if f is not None else None
-        v = read_video_detections(v, g) if v is not None else None
+        f = read_frame_detections(f, g, strict=strict) if f is not None else None
+        v = read_video_detections(v, g, strict=strict) if v is not None else None
         return g, (f, v), evaluate_multisports(g, f, v, protocol=protocol, thresholds=thr, frame_iou=frame_iou,
                                                tie_order=tie_order)
 

@@ -20,7 +20,8 @@ Examples:
 
 Predictions on videos outside the subset are false positives (as in the official).
 
-A predicted label that is not a ground-truth class is an error unless --ignore-unknown-labels.
+Predictions whose label is not a class of the ground-truth subset cannot change any class's AP: they are
+left out with one warning (count and labels); --strict makes them an error (the official scorer crashes).
 """
 
 _VALIDATE_HELP = """Check ActivityNet-style GT or prediction JSON files; lists every problem (exit 2 if any).
@@ -60,8 +61,8 @@ def eval_tal(
     pred: Path = typer.Option(..., "--pred", help="prediction JSON ({'results': ...})"),
     subset: str = typer.Option("validation", "--subset", help="GT subset to score"),
     tiou: str = typer.Option("0.5:0.95:0.05", "--tiou", help="thresholds START:STOP:STEP or a,b,c"),
-    ignore_unknown_labels: bool = typer.Option(False, "--ignore-unknown-labels",
-                                               help="drop predictions whose label is no GT class (warn)"),
+    strict: bool = typer.Option(False, "--strict", help="refuse predictions whose label is no class of the GT subset"
+                                " (default: left out with a warning)"),
     ties: str = typer.Option("later-first", "--ties",
                              help="order among equal scores: later-first (deterministic) or numpy (the"
                                   " official's argsort on this machine)"),
@@ -79,7 +80,7 @@ def eval_tal(
         g = read_activitynet_gt(gt, subset)
         p = read_activitynet_pred(pred)
         return g, p, evaluate_tal(g, p, tiou_thresholds=thr, ties=ties,
-                                  unknown_labels="ignore" if ignore_unknown_labels else "error")
+                                  unknown_labels="error" if strict else "ignore")
 
     g, p, report = guarded(run)
     finish_eval(report, json_out, task="tal", gt=g, pred=p, report_out=report_out, videos_dir=videos)

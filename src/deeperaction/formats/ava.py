@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deeperaction.errors import ProblemList
+from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.ava_scan import CsvScan, scan_chunk, scan_csv
 from deeperaction.schema import KeyframeBox
 
@@ -60,10 +60,13 @@ def keyframe_keys(timestamp: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- public API
-def read_ava_csv(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str] | None = None) -> AvaBoxes:
+def read_ava_csv(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str] | None = None, *,
+                 strict: bool = False) -> AvaBoxes:
     """Read an AVA GT (``kind="gt"``) or detection (``"pred"``) CSV into columnar arrays.
 
     Raises :class:`InputError` listing every malformed line (wrong column count, non-numbers, NaN).
+    GT boxes with x2 < x1 or y2 < y1 are an error; detection boxes with x2 <= x1 or y2 <= y1 are kept
+    (the official scorer drops them, as the metric does) unless ``strict``, which refuses them in one line.
     With ``labelmap``, rows whose action id is not in it are dropped (counted in ``dropped_unknown``);
     a GT keyframe that loses all its rows stays known as an empty keyframe, as in the official scorer.
     """
@@ -80,6 +83,16 @@ def read_ava_csv(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str]
         if not problems:
             problems.add(f"line {(s.bad_lines or s.line[nonfinite | nonint].tolist())[0]}: cannot be parsed")
         problems.raise_if_any()
+    with np.errstate(invalid="ignore"):
+        flipped = rows & ((v[:, 3] < v[:, 1]) | (v[:, 4] < v[:, 2]))
+        refuse = flipped if kind == "gt" else (rows & ((v[:, 3] <= v[:, 1]) | (v[:, 4] <= v[:, 2])) if strict
+                                               else np.zeros_like(rows))
+    if refuse.any():
+        r = int(np.flatnonzero(refuse)[0])
+        what = "an error in ground truth" if kind == "gt" else "refused by --strict; the official scorer drops them"
+        raise InputError(f"line {s.line[r]}: box {v[r, 1:5].tolist()} has x2 {'<' if kind == 'gt' else '<='} x1 or "
+                         f"y2 {'<' if kind == 'gt' else '<='} y1 ({int(refuse.sum())} such rows; {what})",
+                         file=path, video=s.videos[s.video[r]], frame=f"{v[r, 0]:g}", field="box")
     box_rows = np.flatnonzero(rows)
     empty = np.flatnonzero(~rows)
     out = AvaBoxes(

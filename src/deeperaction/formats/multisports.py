@@ -36,11 +36,11 @@ def _load(path: str | Path) -> Any:
     return safe_load(path)
 
 
-def _read(path: str | Path, check, *gt: MultiSportsGT):
-    """Load ``path`` and run ``check(obj, *gt, fatal, soft)``: fatal problems raise (every one listed),
-    soft ones become the result's warnings."""
+def _read(path: str | Path, check, *gt: MultiSportsGT, **options):
+    """Load ``path`` and run ``check(obj, *gt, fatal, soft, **options)``: fatal problems raise (every one
+    listed), soft ones become the result's warnings."""
     fatal, soft = ProblemList(path), ProblemList(path)
-    out = check(_load(path), *gt, fatal, soft)
+    out = check(_load(path), *gt, fatal, soft, **options)
     fatal.raise_if_any()
     out.path, out.warnings = str(path), summarize_soft(soft)
     return out
@@ -51,14 +51,16 @@ def read_multisports_gt(path: str | Path) -> MultiSportsGT:
     return _read(path, check_gt)
 
 
-def read_frame_detections(path: str | Path, gt: MultiSportsGT) -> FrameDetections:
-    """Read and check ``frame_detections.pkl`` against ``gt`` (InputError on unusable rows)."""
-    return _read(path, check_frame_dets, gt)
+def read_frame_detections(path: str | Path, gt: MultiSportsGT, *, strict: bool = False) -> FrameDetections:
+    """Read and check ``frame_detections.pkl`` against ``gt`` (InputError on unusable rows). Boxes with
+    x2 < x1 or y2 < y1 are scored as the official scorer scores them (one warning), ``strict`` refuses them."""
+    return _read(path, check_frame_dets, gt, strict=strict)
 
 
-def read_video_detections(path: str | Path, gt: MultiSportsGT) -> VideoDetections:
-    """Read and check ``video_detections.pkl`` against ``gt`` (InputError on unusable tubes)."""
-    return _read(path, check_video_dets, gt)
+def read_video_detections(path: str | Path, gt: MultiSportsGT, *, strict: bool = False) -> VideoDetections:
+    """Read and check ``video_detections.pkl`` against ``gt`` (InputError on unusable tubes); ``strict`` as
+    :func:`read_frame_detections`."""
+    return _read(path, check_video_dets, gt, strict=strict)
 
 
 def validate_multisports(path: str | Path, kind: str = "gt", gt: MultiSportsGT | str | Path | None = None

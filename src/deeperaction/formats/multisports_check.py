@@ -32,8 +32,20 @@ def _report_rows(pl: ProblemList, bad: np.ndarray, msg: str, where) -> None:
         pl.add(f"{msg}: {len(idx) - _MAX_PER_KIND} more like this")
 
 
+def _report_reversed(bad: np.ndarray, where, target: ProblemList, what: str) -> None:
+    """One line for all boxes with x2 < x1 or y2 < y1: their count, at the first one's place."""
+    idx = np.flatnonzero(bad)
+    if len(idx):
+        target.add(f"box has x2 < x1 or y2 < y1 ({len(idx)} such boxes in the file; {what})", **where(int(idx[0])))
+
+
+REVERSED_GT = "an error in ground truth"
+REVERSED_PRED = "scored as the official scorer scores them; --strict refuses them"
+
+
 def _check_tube_rows(arrs: list[np.ndarray], meta: list[tuple[str, str]], nframes: Mapping[str, Any],
-                     fatal: ProblemList, soft: ProblemList, ncols: int) -> np.ndarray:
+                     fatal: ProblemList, soft: ProblemList, ncols: int, reversed_to: ProblemList | None = None,
+                     reversed_what: str = REVERSED_PRED) -> np.ndarray:
     """Row checks of structurally valid tubes: finite, integer contiguous frames, box order, frame range.
 
     Returns the tubes concatenated as float64 (reused to flatten them).
@@ -62,8 +74,8 @@ def _check_tube_rows(arrs: list[np.ndarray], meta: list[tuple[str, str]], nframe
     _report_rows(fatal, np.concatenate([[False], gap & (step < 1)]),
                  "tube frame repeated or not increasing", lambda i: where(i, "frame"))
     with np.errstate(invalid="ignore"):
-        _report_rows(soft, finite & ((cat[:, 3] < cat[:, 1]) | (cat[:, 4] < cat[:, 2])),
-                     "box has x2 < x1 or y2 < y1", lambda i: where(i, "box"))
+        _report_reversed(finite & ((cat[:, 3] < cat[:, 1]) | (cat[:, 4] < cat[:, 2])), lambda i: where(i, "box"),
+                         soft if reversed_to is None else reversed_to, reversed_what)
         per_video = {m[0]: _nframes(nframes, m[0]) for m in meta}
         nf = np.array([per_video[m[0]] for m in meta], dtype=np.float64)[tube_of]
         out = integer & ((frames < 1) | (frames > nf))
@@ -151,14 +163,14 @@ def check_gt(obj: Any, fatal: ProblemList, soft: ProblemList) -> MultiSportsGT |
                 else:
                     arrs.append(t)
                     meta.append((str(v), what))
-    _check_tube_rows(arrs, meta, nframes, fatal, soft, 5)
+    _check_tube_rows(arrs, meta, nframes, fatal, soft, 5, fatal, REVERSED_GT)
     return MultiSportsGT(list(labels), splits["test_videos"], splits["train_videos"], dict(nframes),
                          {v: tuple(r) for v, r in resolution.items() if isinstance(r, (tuple, list))},
                          {v: {int(k): list(t) for k, t in d.items()} for v, d in gttubes.items()
                           if isinstance(d, dict)})
 
 
-def check_frame_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: ProblemList
+def check_frame_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: ProblemList, strict: bool = False
                       ) -> FrameDetections | None:
     """Check a loaded frame-detections array against the GT."""
     if isinstance(obj, np.ndarray) and obj.size == 0:
@@ -189,8 +201,8 @@ def check_frame_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: Prob
                      "positive)", lambda i: where(i, "video_index"))
         _report_rows(soft, finite & ((lab < 0) | (lab >= len(gt.labels))),
                      "label index unknown (ignored by the scorer)", lambda i: where(i, "label"))
-        _report_rows(soft, finite & ((a[:, 6] < a[:, 4]) | (a[:, 7] < a[:, 5])), "box has x2 < x1 or y2 < y1",
-                     lambda i: where(i, "box"))
+        _report_reversed(finite & ((a[:, 6] < a[:, 4]) | (a[:, 7] < a[:, 5])), lambda i: where(i, "box"),
+                         fatal if strict else soft, REVERSED_PRED)
         nf = np.array([_nframes(gt.nframes, v) for v in test] + [np.inf])
         vclip = np.where(bad_v | ~finite, len(test), np.nan_to_num(vi, nan=0)).astype(np.int64)
         _report_rows(soft, finite & ((a[:, 1] < 1) | (a[:, 1] > nf[vclip])),
@@ -202,7 +214,7 @@ def check_frame_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: Prob
                            boxes=np.ascontiguousarray(obj[:, 4:8]))
 
 
-def check_video_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: ProblemList
+def check_video_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: ProblemList, strict: bool = False
                       ) -> VideoDetections | None:
     """Check loaded video detections {label: [(video, score, (L, 6))]} against the GT."""
     if not isinstance(obj, dict):
@@ -249,7 +261,7 @@ def check_video_dets(obj: Any, gt: MultiSportsGT, fatal: ProblemList, soft: Prob
     if missing:
         soft.add(f"{len(missing)} label keys missing (scored as no detections): "
                  f"{', '.join(gt.labels[i] for i in missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    cat = _check_tube_rows(arrs, meta, gt.nframes, fatal, soft, 6)
+    cat = _check_tube_rows(arrs, meta, gt.nframes, fatal, soft, 6, fatal if strict else soft)
     if fatal:
         return None
     return VideoDetections(flatten_tubes(arrs, np.array(labs, np.int64), np.array(vids, np.int64),

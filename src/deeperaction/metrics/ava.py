@@ -250,7 +250,10 @@ def evaluate_ava(gt: AvaBoxes | str | Path, pred: AvaBoxes | str | Path,
     valid = (b[:, 1] < b[:, 3]) & (b[:, 0] < b[:, 2])
     sel = kept & scored[kf]
     if (sel & ~valid).any():
-        warnings.append(f"{int((sel & ~valid).sum())} detections with degenerate boxes (x2 <= x1 or y2 <= y1) dropped")
+        r = rows[np.flatnonzero(sel & ~valid)[0]]
+        warnings.append(f"{int((sel & ~valid).sum())} detections with degenerate boxes (x2 <= x1 or y2 <= y1) dropped,"
+                        f" as the official scorer drops them (--strict refuses them); the first: video"
+                        f" {pred.videos[pred.video[r]]!r}, timestamp {pred.timestamp[r]:g}, box {pred.boxes[r].tolist()}")
     sel = np.flatnonzero(sel & valid)
     rows, kf, srank, within = rows[sel], kf[sel], srank[sel], within[sel]
     lab = pred.label[rows]

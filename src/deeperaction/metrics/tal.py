@@ -129,13 +129,13 @@ def _key(t: float) -> str:
 
 
 def evaluate_tal(gt: TalGT, pred: TalPred, *, tiou_thresholds=DEFAULT_TIOU,
-                 unknown_labels: Literal["error", "ignore"] = "error", ties: TieOrder = "later-first") -> Report:
+                 unknown_labels: Literal["error", "ignore"] = "ignore", ties: TieOrder = "later-first") -> Report:
     """Average mAP over tIoU thresholds, as the official ActivityNet detection scorer computes it.
 
     Classes are ``gt.labels``; a class without predictions has AP 0. Predictions on videos outside the GT
     subset are false positives (as in the official; counted in a warning). A predicted label that is not a
-    GT class crashes the official (KeyError): here an InputError naming it, or with
-    ``unknown_labels="ignore"`` those predictions are dropped and counted in a warning.
+    GT class crashes the official (KeyError) but cannot change any class's AP: those predictions are left
+    out with a warning naming the labels, or with ``unknown_labels="error"`` they are an InputError.
     Equal tIoUs with two GTs: the later GT is tried first (official). ``ties``: see :func:`score_order`.
     """
     thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
@@ -154,8 +154,10 @@ def evaluate_tal(gt: TalGT, pred: TalPred, *, tiou_thresholds=DEFAULT_TIOU,
             raise InputError([Problem(f"predicted label {pred.labels[b]!r} ({n} predictions) is not a class of"
                                       f" the ground-truth subset {gt.subset!r}", field="label")
                               for b, n in zip(bad.tolist(), counts.tolist())])
-        warnings.append(f"{int((~keep).sum())} predictions with {len(bad)} labels that are not ground-truth"
-                        f" classes were ignored: {', '.join(pred.labels[b] for b in bad[:10].tolist())}")
+        warnings.append(f"{int((~keep).sum())} predictions with {len(bad)} labels that are not classes of the"
+                        f" ground-truth subset {gt.subset!r} were left out (they cannot change any AP; --strict"
+                        f" refuses them): {', '.join(pred.labels[b] for b in bad[:10].tolist())}"
+                        + (" ..." if len(bad) > 10 else ""))
     cls, vid = cls[keep], vid[keep]
     ps, pe, score = pred.t_start[keep], pred.t_end[keep], pred.score[keep]
     outside = vid < 0
