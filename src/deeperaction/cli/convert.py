@@ -1,4 +1,5 @@
-"""``deeperaction convert``: between the official formats (MultiSports -> AVA, TPS GT -> predictions, TPS -> CSV)."""
+"""``deeperaction convert``: between the official formats (MultiSports -> AVA, GT -> perfect predictions for TPS,
+MultiSports and TAL, TPS -> CSV)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,6 +50,42 @@ def tps_pred_cmd(
 
     files = guarded(lambda: tps_gt_to_pred(gt_dir, out))
     console.print("[green]wrote[/] " + ", ".join(str(p) for p in files), highlight=False)
+
+
+@convert_app.command("multisports-pred")
+def multisports_pred_cmd(
+    gt: Path = typer.Argument(..., help="MultiSports GT pickle"),
+    out: Path = typer.Argument(..., help="output folder for frame_detections.pkl + video_detections.pkl"),
+    subset: str = typer.Option("test", "--subset", help="test (the scored split) or train"),
+) -> None:
+    """MultiSports GT tubes as detections (score 1): a perfect submission (every number 100).
+
+    Example:
+
+      deeperaction convert multisports-pred gt.pkl out/ && deeperaction eval multisports --gt gt.pkl --pred out/
+    """
+    from deeperaction.formats.convert import multisports_gt_to_pred
+
+    files = guarded(lambda: multisports_gt_to_pred(gt, out, subset=subset))
+    console.print("[green]wrote[/] " + ", ".join(str(p) for p in files), highlight=False)
+
+
+@convert_app.command("tal-pred")
+def tal_pred_cmd(
+    gt: Path = typer.Argument(..., help="ActivityNet-style GT JSON"),
+    out: Path = typer.Argument(..., help="prediction JSON to write"),
+    subset: str = typer.Option("validation", "--subset", help="the GT subset to write"),
+) -> None:
+    """The GT segments of one subset as predictions (score 1): a perfect submission (average mAP 1.0).
+
+    Example:
+
+      deeperaction convert tal-pred gt.json pred.json --subset validation && deeperaction eval tal --gt gt.json --pred pred.json
+    """
+    from deeperaction.formats.convert import tal_gt_to_pred
+
+    path = guarded(lambda: tal_gt_to_pred(gt, out, subset=subset))
+    console.print(f"[green]wrote[/] {path}", highlight=False)
 
 
 @convert_app.command("tps-csv")

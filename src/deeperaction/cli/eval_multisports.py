@@ -66,6 +66,7 @@ def eval_multisports(
     pred: Path | None = typer.Option(None, "--pred", help="folder holding frame_detections.pkl and/or "
                                      "video_detections.pkl (the CodaLab layout)"),
     protocol: str = typer.Option("2022", "--protocol", help="2022 (evaluate_multisports.py) or 2021 (CodaLab)"),
+    subset: str = typer.Option("test", "--subset", help="split scored: test (official: test_videos) or train"),
     thresholds: str = typer.Option("0.1:0.9", "--thresholds", help="video ST-IoU thresholds of the headline"),
     frame_iou: float = typer.Option(0.5, "--frame-iou", help="IoU threshold of frame-mAP"),
     tie_order: str = typer.Option("stable", "--tie-order", help="stable (file order) or numpy"),
@@ -90,7 +91,7 @@ def eval_multisports(
         if f is None and v is None:
             raise InputError("give --frame-dets, --video-dets (or both), or --pred FOLDER")
         thr = parse_thresholds(thresholds)
-        g = read_multisports_gt(gt)
+        g = read_multisports_gt(gt).subset(subset)
         f = read_frame_detections(f, g, strict=strict) if f is not None else None
         v = read_video_detections(v, g, strict=strict) if v is not None else None
         return g, (f, v), evaluate_multisports(g, f, v, protocol=protocol, thresholds=thr, frame_iou=frame_iou,

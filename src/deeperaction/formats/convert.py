@@ -1,6 +1,6 @@
-"""Conversions between the official formats: MultiSports tubes -> AVA keyframe CSVs (1 Hz), a TPS GT set ->
-a perfect prediction set, and any TPS set -> one flat CSV row per part proposal (a training / analysis
-index that pandas or a spreadsheet reads)."""
+"""Conversions between the official formats: MultiSports tubes -> AVA keyframe CSVs (1 Hz); a TPS, MultiSports
+or ActivityNet GT set -> a perfect prediction set (to check a pipeline end to end); any TPS set -> one flat
+CSV row per part proposal (a training / analysis index that pandas or a spreadsheet reads)."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from deeperaction.errors import InputError
+from deeperaction.formats.activitynet import read_activitynet_gt, write_activitynet_pred
 from deeperaction.formats.ava import write_ava_csv, write_labelmap
 from deeperaction.formats.kinetics_tps import read_tps
-from deeperaction.formats.multisports import read_multisports_gt, read_video_detections
+from deeperaction.formats.multisports import (read_multisports_gt, read_video_detections, write_frame_detections,
+                                              write_video_detections)
 from deeperaction.formats.tps_set import TpsSet
 from deeperaction.formats.tps_write import write_tps
 from deeperaction.schema import KeyframeBox
@@ -78,6 +80,27 @@ def multisports_to_ava(gt_path: str | Path, out_dir: str | Path, *, fps: float =
 def tps_gt_to_pred(gt_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
     """A TPS GT set written as a prediction set (one proposal per part): scores a perfect 0.9999."""
     return write_tps(out_dir, read_tps(gt_dir, kind="gt").to_parses(), kind="pred")
+
+
+def multisports_gt_to_pred(gt_path: str | Path, out_dir: str | Path, *, subset: str = "test") -> tuple[Path, Path]:
+    """The GT tubes of a split as ``frame_detections.pkl`` + ``video_detections.pkl`` (score 1): every
+    MultiSports number 100 (``eval multisports --subset`` the same split)."""
+    gt = read_multisports_gt(gt_path).subset(subset)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tubes = gt.tubes()
+    files = out / "frame_detections.pkl", out / "video_detections.pkl"
+    write_frame_detections(files[0], gt.labels, gt.test_videos,
+                           ((t.video_id, int(f), t.label, 1.0, b) for t in tubes for f, b in zip(t.frames, t.boxes)))
+    write_video_detections(files[1], gt.labels, tubes)
+    return files
+
+
+def tal_gt_to_pred(gt_path: str | Path, out: str | Path, *, subset: str = "validation") -> Path:
+    """The GT segments of a subset as an ActivityNet prediction file (score 1): average mAP 1.0."""
+    out = Path(out)
+    write_activitynet_pred(out, read_activitynet_gt(gt_path, subset).segments())
+    return out
 
 
 def tps_rows(tps: TpsSet) -> Iterable[tuple]:

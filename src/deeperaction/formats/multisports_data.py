@@ -2,12 +2,14 @@
 (what the readers in :mod:`deeperaction.formats.multisports` return and the metrics consume)."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
+from deeperaction.errors import InputError
 from deeperaction.schema import Tube
 
 
@@ -88,6 +90,15 @@ class MultiSportsGT:
     path: str | None = None
     warnings: list[str] = field(default_factory=list)
     _arrays: TubeArrays | None = field(default=None, repr=False)
+
+    def subset(self, name: str) -> "MultiSportsGT":
+        """The GT scored on another split: ``"test"`` (the official scorer's ``test_videos``) or ``"train"``
+        (``train_videos`` take their place, so detections index into that list)."""
+        if name == "test":
+            return self
+        if name != "train":
+            raise InputError(f"subset must be 'test' or 'train', got {name!r}", file=self.path, field="subset")
+        return dataclasses.replace(self, test_videos=list(self.train_videos), _arrays=None)
 
     def tubes(self, videos: Iterable[str] | None = None) -> list[Tube]:
         """The GT tubes of ``videos`` (default: test videos) as schema Tubes (0-based frames, label names)."""
