@@ -1,8 +1,8 @@
 """Training throughput: torchvision r3d_18's bare step on data already on the device vs our whole loop
 (clip cache -> DataLoader workers -> pinned copy -> device augmentation -> bf16 step), same model and shapes.
 
-On CUDA: 16x112x112 clips, batch 32, bf16 autocast, channels_last_3d; also inference clips/s and peak GPU
-memory. Without CUDA (or with ``--quick``) a small CPU configuration. Toy videos are written and cached
+On CUDA: 16x112x112 clips, batch 32, bf16 autocast, channels_last_3d; also inference clips/s, peak GPU
+memory and the loop's GPU idle share (CUDA events between steps: the time the GPU waited for the host). Without CUDA (or with ``--quick``) a small CPU configuration. Toy videos are written and cached
 in a separate process first (``bench_out/train/``), so this process's peak memory is the training's.
 Usage: ``python -m bench.bench_train [--quick] [--steps N]``.
 """
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         {"bench": "train", "case": "our loop (cache->workers->device aug)", "wall_s": n / ours["clips_per_s"],
          "peak_mib": peak_mib(), "reference_s": n / raw_train,
          "note": f"{ours['clips_per_s']:.1f} clips/s = {ours['clips_per_s'] / raw_train:.2f}x raw; "
-                 f"data wait {100 * ours['data_wait_share']:.1f}%{mem}"},
+                 + (f"GPU idle {100 * ours['gpu_idle_share']:.1f}% (CUDA events), " if "gpu_idle_share" in ours else "")
+                 + f"host data wait {100 * ours['data_wait_share']:.1f}%{mem}"},
     ])
 
 

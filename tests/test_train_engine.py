@@ -83,3 +83,54 @@ def test_resume_reaches_identical_next_step(tmp_path, ema):
     if ema:
         for a, b in zip(full["ema"].module.parameters(), resumed["ema"].module.parameters()):
             assert torch.equal(a, b)
+
+
+class _FakeEvent:
+    """A CUDA event stand-in: ``record`` stamps the next time of a scripted GPU timeline."""
+
+    def __init__(self, times: list[float]):
+        self.times, self.t = times, None
+
+    def record(self):
+        self.t = self.times.pop(0)
+
+    def synchronize(self):
+        pass
+
+    def elapsed_time(self, other) -> float:
+        return other.t - self.t
+
+
+def test_gpu_idle_meter_counts_only_the_gaps_between_steps():
+    from deeperaction.train.logging import GpuIdleMeter
+
+    # GPU timeline (ms): step 1 runs 0-10, idle until 14, step 2 runs 14-24, step 3 starts at once: 24-34
+    times = [0.0, 10.0, 14.0, 24.0, 24.0, 34.0]
+    meter = GpuIdleMeter(event=lambda: _FakeEvent(times))
+    assert meter.summary() == {}
+    for _ in range(3):
+        meter.begin()
+        meter.end()
+    s = meter.summary()
+    assert s["gpu_idle_share"] == pytest.approx(4 / 34) and s["gpu_busy_ms_per_step"] == pytest.approx(10.0)
+
+
+def test_channels_last_3d_only_for_3d_convolutions():
+    """CUDA runs put video models in channels_last_3d; a model with 2-D convolutions (skeleton classifier,
+    detectors) must not be touched (the H200 run crashed: 'required rank 5 tensor')."""
+    from deeperaction.models.backbones import build_backbone
+    from deeperaction.models.skeleton import build_skeleton_classifier
+    from deeperaction.train.engine import channels_last_3d
+
+    video = channels_last_3d(build_backbone("tiny3d", 4))
+    convs = [m.weight for m in video.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last_3d) for w in convs)
+    skel = channels_last_3d(build_skeleton_classifier(4))
+    assert skel(torch.zeros(2, 1, 16, 20, 3)).shape == (2, 4)
+
+
+def test_flip_keypoints_tensor_equals_numpy():
+    from deeperaction.datasets.transforms import flip_keypoints
+
+    kp = np.random.default_rng(0).random((2, 3, 20, 3)).astype(np.float32)
+    np.testing.assert_array_equal(flip_keypoints(torch.from_numpy(kp), 0.0).numpy(), flip_keypoints(kp, 0.0))

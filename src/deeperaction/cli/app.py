@@ -17,3 +17,17 @@ validate_app = typer.Typer(help="Check files in an official format; lists every 
                            no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(validate_app, name="validate")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from deeperaction import __version__
+
+        typer.echo(f"deeperaction {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Localized, detailed understanding of human actions in video."""

@@ -12,12 +12,37 @@ from rich.console import Console
 from rich.table import Table
 
 from deeperaction.errors import InputError
+from deeperaction.outputs import ensure_output_file, write_atomic
 
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_SOME_FAILED = 0, 1, 2, 3
+"""Exit codes: 0 ok; 1 internal error (a bug: please report it); 2 bad input, one line per problem;
+3 some inputs of a folder failed (each named in a warning line), the others were processed and written."""
+
+
+def positive(value: int | float | None, option: str, minimum: int | float = 1) -> None:
+    """A numeric option must be >= ``minimum``: one line naming the option and the value otherwise."""
+    if value is not None and value < minimum:
+        raise InputError(f"{option} must be >= {minimum}, got {value}", field=option)
+
+
+def check_device(device: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``, and CUDA only where torch sees a GPU (no silent CPU fallback)."""
+    if device not in ("cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise InputError(f"--device must be cpu, cuda or cuda:N, got {device!r}", field="--device")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: no CUDA GPU is visible to torch here (torch "
+                             f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use --device cpu",
+                             field="--device")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise InputError(f"--device {device}: only {torch.cuda.device_count()} GPU(s) visible", field="--device")
+    return device
 
 
 def guarded(fn: Callable[[], T]) -> T:
@@ -81,6 +106,14 @@ def print_report(report, *, max_rows: int = 200) -> None:
         warn(w)
 
 
+def check_outputs(json_out: Path | None, report_out: Path | None = None) -> None:
+    """Before the (long) work of an eval: the ``--json`` and ``--report`` files can be written."""
+    if json_out is not None and str(json_out) != "-":
+        ensure_output_file(json_out, "--json")
+    if report_out is not None:
+        ensure_output_file(report_out, "--report")
+
+
 def write_json(obj: Any, path: Path | None) -> None:
     """Write ``obj`` as JSON to ``path`` ('-' for stdout); nothing if ``path`` is None."""
     if path is None:
@@ -89,8 +122,7 @@ def write_json(obj: Any, path: Path | None) -> None:
     if str(path) == "-":
         sys.stdout.write(text + "\n")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n")
+        write_atomic(ensure_output_file(path, "--json"), text + "\n")
 
 
 def finish_eval(report, json_out: Path | None, *, task: str | None = None, gt: Any = None, pred: Any = None,

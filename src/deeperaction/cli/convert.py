@@ -8,6 +8,7 @@ import typer
 
 from deeperaction.cli.app import app
 from deeperaction.cli.common import console, guarded
+from deeperaction.outputs import ensure_output_file, ensure_output_folder
 
 convert_app = typer.Typer(help="Convert between the official formats.", no_args_is_help=True)
 app.add_typer(convert_app, name="convert")
@@ -30,7 +31,7 @@ def multisports_ava_cmd(
     """
     from deeperaction.formats.convert import multisports_to_ava
 
-    files = guarded(lambda: multisports_to_ava(gt, out, fps=fps, video_dets=video_dets))
+    files = guarded(lambda: multisports_to_ava(gt, ensure_output_folder(out, "OUT"), fps=fps, video_dets=video_dets))
     console.print("[green]wrote[/] " + ", ".join(str(p) for p in files.values()), highlight=False)
 
 
@@ -48,7 +49,7 @@ def tps_pred_cmd(
     """
     from deeperaction.formats.convert import tps_gt_to_pred
 
-    files = guarded(lambda: tps_gt_to_pred(gt_dir, out))
+    files = guarded(lambda: tps_gt_to_pred(gt_dir, ensure_output_folder(out, "OUT_DIR")))
     console.print("[green]wrote[/] " + ", ".join(str(p) for p in files), highlight=False)
 
 
@@ -66,7 +67,7 @@ def multisports_pred_cmd(
     """
     from deeperaction.formats.convert import multisports_gt_to_pred
 
-    files = guarded(lambda: multisports_gt_to_pred(gt, out, subset=subset))
+    files = guarded(lambda: multisports_gt_to_pred(gt, ensure_output_folder(out, "OUT"), subset=subset))
     console.print("[green]wrote[/] " + ", ".join(str(p) for p in files), highlight=False)
 
 
@@ -84,7 +85,7 @@ def tal_pred_cmd(
     """
     from deeperaction.formats.convert import tal_gt_to_pred
 
-    path = guarded(lambda: tal_gt_to_pred(gt, out, subset=subset))
+    path = guarded(lambda: tal_gt_to_pred(gt, ensure_output_file(out, "OUT"), subset=subset))
     console.print(f"[green]wrote[/] {path}", highlight=False)
 
 
@@ -106,7 +107,7 @@ def tps_csv_cmd(
     def run() -> int:
         if kind not in ("gt", "pred"):
             raise InputError(f"--kind must be gt or pred, got {kind!r}", field="kind")
-        return tps_to_csv(path, out, kind)
+        return tps_to_csv(path, ensure_output_file(out, "OUT"), kind)
 
     n = guarded(run)
     console.print(f"[green]wrote[/] {n} rows to {out}", highlight=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import eval_app, validate_app
-from deeperaction.cli.common import finish_eval, finish_validate, guarded
+from deeperaction.cli.common import check_outputs, finish_eval, finish_validate, guarded
 from deeperaction.errors import InputError, ProblemList
 
 _EVAL_HELP = """AVA frame-mAP@0.5IOU, equal to the official get_ava_performance.py (PASCAL boxes).
@@ -53,6 +53,7 @@ def eval_ava(
     from deeperaction.metrics.ava import evaluate_ava
 
     def run():
+        check_outputs(json_out, report_out)
         if not 0.0 < iou <= 1.0:
             raise InputError(f"--iou must lie in (0, 1], got {iou}", field="iou")
         if ties not in ("later-first", "numpy"):

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import eval_app, validate_app
-from deeperaction.cli.common import console, finish_eval, finish_validate, guarded
+from deeperaction.cli.common import check_outputs, console, finish_eval, finish_validate, guarded
 from deeperaction.errors import InputError, ProblemList
 
 _EVAL_HELP = """MultiSports frame-mAP and video-mAP, equal to the official scorers (x100).
@@ -80,6 +80,7 @@ def eval_multisports(
     from deeperaction.metrics.multisports import evaluate_multisports
 
     def run():
+        check_outputs(json_out, report_out)
         f, v = frame_dets, video_dets
         if pred is not None:
             if not pred.is_dir():

@@ -7,7 +7,7 @@ import numpy as np
 import typer
 
 from deeperaction.cli.app import eval_app, validate_app
-from deeperaction.cli.common import finish_eval, finish_validate, guarded
+from deeperaction.cli.common import check_outputs, finish_eval, finish_validate, guarded
 from deeperaction.errors import InputError, ProblemList
 
 _EVAL_HELP = """Temporal localization average mAP, equal to the official ActivityNet scorer (FineAction, HACS).
@@ -74,6 +74,7 @@ def eval_tal(
     from deeperaction.metrics.tal import evaluate_tal
 
     def run():
+        check_outputs(json_out, report_out)
         if ties not in ("later-first", "numpy"):
             raise InputError(f"--ties must be 'later-first' or 'numpy', got {ties!r}", field="ties")
         thr = parse_tiou(tiou)

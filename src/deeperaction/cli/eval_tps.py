@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import eval_app, validate_app
-from deeperaction.cli.common import console, finish_eval, finish_validate, guarded
+from deeperaction.cli.common import check_outputs, console, finish_eval, finish_validate, guarded
 from deeperaction.errors import InputError
 
 _EVAL_HELP = """Kinetics-TPS part-level Score, equal to the official eval_detection.py (and its IoU sweep).
@@ -71,6 +71,7 @@ def eval_tps(
     from deeperaction.metrics.tps import evaluate_tps
 
     def run():
+        check_outputs(json_out, report_out)
         g = read_tps(kind="gt", **_pick("gt", gt, gt_vid, gt_part))
         p = read_tps(kind="pred", strict=strict, **_pick("pred", pred, pred_vid, pred_part))
         return g, p, evaluate_tps(g, p, human_iou=human_iou, part_iou=part_iou, allow_missing=allow_missing,

@@ -7,8 +7,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import console, guarded, warn
+from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, warn
 from deeperaction.errors import InputError
+from deeperaction.outputs import ensure_output_folder
 
 _HELP = """Find the people in a video, their 10 body-part boxes with each part's state, and the action.
 
@@ -30,6 +31,10 @@ Writes into OUT (a folder of videos: one sub-folder per video, merged files at O
 pred_part_result.json + pred_vid_result.json (Kinetics-TPS submission, check with
 `deeperaction validate tps OUT`), parse.json (keypoints, scores, track ids, per-frame timings),
 render.mp4 (people, part boxes coloured per part, states, track ids, action) and contact_sheet.png.
+
+Exit codes: 0 ok, 2 bad input (one line each), 3 some videos of a folder failed (each named in a warning;
+the others are written and merged). A video that decodes to fewer frames than its header declares
+(truncated) is parsed as far as it goes, with a warning and "decoded_frames" in parse.json.
 
 Defaults work offline: mediapipe's bundled BlazePose (full) for people and pose, OpenCV HOG for people
 too small for it, part boxes from the keypoints, part states from kinematic rules (a documented
@@ -71,10 +76,11 @@ def parse(
     from deeperaction.tasks.parse import ParseOptions, parse_to_folder
 
     def run() -> dict:
-        if stride < 1 or max_people < 1 or (max_frames is not None and max_frames < 1):
-            raise InputError("--stride, --max-people and --max-frames must be >= 1")
-        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-            raise InputError(f"--device must be cpu or cuda, got {device!r}", field="device")
+        for value, option in ((stride, "--stride"), (max_people, "--max-people"), (max_frames, "--max-frames")):
+            positive(value, option)
+        check_device(device)
+        shard_i_n = _shard(shard)
+        ensure_output_folder(out, "--out")  # before any model loads or frame decodes
         opts = ParseOptions(stride=stride, max_people=max_people, device=device, detector=detector,
                             max_frames=max_frames, state_model=str(state_model) if state_model else None,
                             action_model=str(action_model) if action_model else None,
@@ -88,10 +94,14 @@ def parse(
                 job = bar.add_task(path.name[:40], total=total)
                 return lambda i: bar.update(job, completed=min(i + stride, total))
 
-            return parse_to_folder(video, out, opts, render=render, shard=_shard(shard), on_video=on_video,
-                                   on_error=lambda e: warn(f"skipped: {e}"))
+            return parse_to_folder(video, out, opts, render=render, shard=shard_i_n, on_video=on_video,
+                                   on_error=lambda e: warn(f"skipped: {e}"), on_warning=warn)
 
     s = guarded(run)
+    if s["shard_videos"] == 0:
+        console.print(f"nothing to do for shard {shard}: {s['inputs']} video(s) in all, none falls to this shard",
+                      highlight=False)
+        return
     t = s["timings"]
     fps = s["frames"] / s["seconds"] if s["seconds"] else 0.0
     model = t["detect"] + t["pose"]
@@ -100,5 +110,5 @@ def parse(
         f"{s['tracks']} track(s) in {s['seconds']:.1f} s ({fps:.1f} frames/s; models {model:.1f} s, "
         f"decode {t['decode']:.1f} s, render {t['render'] + t['encode']:.1f} s)"
         + (f", {s['failed']} failed" if s["failed"] else "") + f" -> {s['out']}", highlight=False)
-    if s["videos"] == 0:
-        raise typer.Exit(2)
+    if s["failed"]:
+        raise typer.Exit(EXIT_SOME_FAILED)

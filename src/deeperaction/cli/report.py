@@ -7,6 +7,7 @@ import typer
 
 from deeperaction.cli.app import app
 from deeperaction.cli.common import console, guarded
+from deeperaction.outputs import ensure_output_file
 
 _HELP = """Rebuild the self-contained HTML report (one file, no network) from the JSON of an eval run.
 
@@ -34,6 +35,7 @@ def report_cmd(
     def run() -> Path:
         if videos is not None and not videos.is_dir():
             raise FileNotFoundError(2, "no such folder", str(videos))
+        ensure_output_file(out, "--out")
         return write_report_from_json(results, out, videos_dir=videos)
 
     path = guarded(run)

@@ -7,8 +7,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import console, guarded
+from deeperaction.cli.common import console, guarded, positive
 from deeperaction.errors import InputError
+from deeperaction.outputs import ensure_output_folder
 
 _HELP = """Render synthetic human-action videos (H.264 MP4) with exact ground truth in the official formats.
 
@@ -62,21 +63,34 @@ def synth(
     duration: str | None = typer.Option(None, "--duration", help="override video length range MIN:MAX seconds"),
     x264_preset: str = typer.Option("veryfast", "--x264-preset",
                                     help="encoder speed/size trade-off: ultrafast (fastest, largest) ... veryfast ... medium"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="OUT holds an earlier run: replace it (its videos/, "
+                                   "labels/, annotations/, manifest.json; nothing else is touched)"),
 ) -> None:
     from deeperaction.synth import PRESETS, TASKS, generate
+    from deeperaction.synth.generate import clear_earlier_run
 
     def run() -> Path:
         if task not in (*TASKS, "all"):
             raise InputError(f"--task must be one of {', '.join(TASKS)}, all; got {task!r}", field="task")
         if preset not in PRESETS:
             raise InputError(f"--preset must be one of {', '.join(PRESETS)}; got {preset!r}", field="preset")
-        if videos < 1 or workers < 1 or fps <= 0:
-            raise InputError("--videos and --workers must be >= 1 and --fps > 0")
+        positive(videos, "--videos")
+        positive(workers, "--workers")
+        if fps <= 0:
+            raise InputError(f"--fps must be > 0, got {fps}", field="--fps")
         wh, dur = _parse_size(size), _parse_duration(duration)
         presets = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
         if x264_preset not in presets:
             raise InputError(f"--x264-preset must be one of {', '.join(presets)}; got {x264_preset!r}",
                              field="x264-preset")
+        ensure_output_folder(out, "OUT")
+        held = sorted(p.name for p in out.iterdir() if not p.name.startswith(".write_check_"))
+        if held and not overwrite:
+            raise InputError(f"the folder is not empty ({', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): a new "
+                             "dataset would mix with what is there (a video could land in two splits); choose an "
+                             "empty folder, or --overwrite to replace an earlier synth run", file=out, field="OUT")
+        if overwrite:
+            clear_earlier_run(out)
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             job = bar.add_task("videos", total=videos * (3 if task == "all" else 1))

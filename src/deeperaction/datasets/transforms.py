@@ -3,6 +3,7 @@ flip, colour jitter in one affine resample), plus horizontal flips of keypoints 
 and right. Randomness comes from an explicit ``torch.Generator`` so a step can be repeated exactly."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,13 @@ def _swap_index(names: tuple[str, ...]) -> list[int]:
 
 JOINT_FLIP: list[int] = _swap_index(JOINTS)
 """``kp[..., JOINT_FLIP, :]`` swaps left and right joints (used with a mirrored x)."""
+
+
+@functools.lru_cache(maxsize=64)
+def device_constant(values: tuple, device: torch.device | str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A small constant tensor on ``device``, made once: ``torch.tensor(values, device=cuda)`` copies from
+    pageable memory and synchronises the stream, which would stall the training loop every step."""
+    return torch.tensor(values, dtype=dtype).to(device)
 
 
 def _uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
@@ -82,8 +90,8 @@ def augment_clips(clips: torch.Tensor, size: int, gen: torch.Generator | None = 
     x = x.view(b, t, c, size, size)
     if gen is not None and colour > 0:
         x = colour_jitter(x, gen, colour)
-    m = torch.tensor(mean, device=x.device).view(1, 1, c, 1, 1)
-    s = torch.tensor(std, device=x.device).view(1, 1, c, 1, 1)
+    m = device_constant(tuple(mean), x.device).view(1, 1, c, 1, 1)
+    s = device_constant(tuple(std), x.device).view(1, 1, c, 1, 1)
     x = ((x - m) / s).permute(0, 2, 1, 3, 4)
     return x.contiguous(memory_format=torch.channels_last_3d if channels_last else torch.contiguous_format)
 
@@ -103,8 +111,10 @@ def colour_jitter(x: torch.Tensor, gen: torch.Generator, strength: float) -> tor
 def flip_keypoints(kp: np.ndarray | torch.Tensor, width: float) -> np.ndarray | torch.Tensor:
     """Mirror ``(..., J, 3)`` keypoints (x, y, conf) of the canonical skeleton in a frame ``width`` wide:
     x -> width - x, and left/right joints swapped. ``width=0`` mirrors around 0 (normalised coordinates)."""
-    out = kp[..., JOINT_FLIP, :]
-    out = out.clone() if isinstance(out, torch.Tensor) else out.copy()
+    if isinstance(kp, torch.Tensor):  # a device index made once (a list index is copied to the device each call)
+        out = kp.index_select(-2, device_constant(tuple(JOINT_FLIP), kp.device, torch.long))
+    else:
+        out = kp[..., JOINT_FLIP, :].copy()
     out[..., 0] = width - out[..., 0]
     return out
 

@@ -20,6 +20,7 @@ import numpy as np
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.activitynet_check import check_gt, check_pred, load_json_into
 from deeperaction.formats.jsonio import no_gc
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import Segment
 
 
@@ -239,5 +240,4 @@ def write_activitynet_pred(path: str | Path, segments: Iterable[Segment], *, ver
 def _dump(path: str | Path, obj: dict) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "w") as f:
-        json.dump(obj, f, allow_nan=False, separators=(",", ":"))
+    write_atomic(p, json.dumps(obj, allow_nan=False, separators=(",", ":")))

@@ -18,6 +18,7 @@ import numpy as np
 
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.ava_scan import CsvScan, scan_chunk, scan_csv
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import KeyframeBox
 
 __all__ = ["AvaBoxes", "read_ava_csv", "write_ava_csv", "read_labelmap", "write_labelmap",
@@ -149,7 +150,7 @@ def write_ava_csv(path: str | Path, boxes: Iterable[KeyframeBox] | AvaBoxes, kin
         last = str(int(b.score)) if kind == "gt" else repr(float(b.score))
         lines.append(f"{b.video_id},{_fmt_ts(b.timestamp)},{x1},{y1},{x2},{y2},{int(lab)},{last}\n")
     lines += [f"{v},{_fmt_ts(t)}\n" for v, t in empty_keyframes]
-    Path(path).write_text("".join(lines))
+    write_atomic(path, "".join(lines))
 
 
 def read_labelmap(path: str | Path) -> dict[int, str]:
@@ -179,7 +180,7 @@ def read_labelmap(path: str | Path) -> dict[int, str]:
 
 def write_labelmap(path: str | Path, classes: Mapping[int, str]) -> None:
     """Write ``{id: name}`` as a ``.pbtxt`` label map in the official layout."""
-    Path(path).write_text("".join(f'item {{\n  name: "{name}"\n  id: {int(i)}\n}}\n' for i, name in classes.items()))
+    write_atomic(path, "".join(f'item {{\n  name: "{name}"\n  id: {int(i)}\n}}\n' for i, name in classes.items()))
 
 
 def read_exclusions(path: str | Path) -> list[tuple[str, float]]:
@@ -245,7 +246,11 @@ def validate_ava(path: str | Path, kind: str = "gt", labelmap: Mapping[int, str]
     ids not in ``labelmap``, non-finite scores (``kind="pred"``) and non-integer person ids (``"gt"``).
     """
     problems = ProblemList(path)
-    s = _scan_result or scan_csv(path)
+    try:
+        s = _scan_result or scan_csv(path)
+    except InputError as e:
+        problems.extend(e.problems)
+        return problems
     found: list = []
     if s.bad_lines:
         text = Path(path).read_bytes().decode("utf-8", "replace").replace("\r\n", "\n").split("\n")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deeperaction.errors import InputError
+
 CHUNK = 1 << 23  # bytes parsed per vectorized step; bounds temporary memory
 THREADS = min(2, os.cpu_count() or 1)  # chunks parsed in parallel
 
@@ -140,10 +142,23 @@ def scan_chunk(buf: bytes, line0: int) -> tuple:
     return names, video[keep], lineno[gl][keep], ncols[gl][keep], out[keep], bad
 
 
+def _utf8_prefix(b: bytes) -> bool:
+    """Whether ``b`` is UTF-8 text, allowing a character cut at its end."""
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError as e:
+        return e.start >= len(b) - 3 and e.reason == "unexpected end of data"
+
+
 def scan_csv(path: str | Path) -> CsvScan:
     """Vectorized scan of a whole AVA CSV file, in chunks of whole lines (bounded temporary memory)
     spread over ``THREADS`` threads (numpy releases the GIL); results are merged in file order."""
     data = Path(path).read_bytes()
+    head = data[:1 << 16]
+    if b"\0" in head or not _utf8_prefix(head):
+        raise InputError("not a CSV text file (binary data: a video or an archive?); AVA files are CSV lines "
+                         "video,timestamp,x1,y1,x2,y2,action[,person|score]", file=path)
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     if data and not data.endswith(b"\n"):

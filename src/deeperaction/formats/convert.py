@@ -4,6 +4,7 @@ CSV row per part proposal (a training / analysis index that pandas or a spreadsh
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,10 +14,15 @@ from deeperaction.errors import InputError
 from deeperaction.formats.activitynet import read_activitynet_gt, write_activitynet_pred
 from deeperaction.formats.ava import write_ava_csv, write_labelmap
 from deeperaction.formats.kinetics_tps import read_tps
-from deeperaction.formats.multisports import (read_multisports_gt, read_video_detections, write_frame_detections,
-                                              write_video_detections)
+from deeperaction.formats.multisports import (
+    read_multisports_gt,
+    read_video_detections,
+    write_frame_detections,
+    write_video_detections,
+)
 from deeperaction.formats.tps_set import TpsSet
 from deeperaction.formats.tps_write import write_tps
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import KeyframeBox
 
 TPS_ROW_FIELDS = ("video", "action", "frame", "person", "part", "proposal", "x1", "y1", "x2", "y2", "state")
@@ -123,11 +129,12 @@ def tps_rows(tps: TpsSet) -> Iterable[tuple]:
 def tps_to_csv(path: str | Path, out_csv: str | Path, kind: str = "gt") -> int:
     """Write :func:`tps_rows` of a TPS folder as CSV with a header; returns the number of rows."""
     tps = read_tps(path, kind=kind)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(TPS_ROW_FIELDS)
     n = 0
-    with open(out_csv, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(TPS_ROW_FIELDS)
-        for row in tps_rows(tps):
-            w.writerow(row)
-            n += 1
+    for row in tps_rows(tps):
+        w.writerow(row)
+        n += 1
+    write_atomic(out_csv, buf.getvalue())
     return n

@@ -18,10 +18,18 @@ import numpy as np
 
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.multisports_check import check_frame_dets, check_gt, check_video_dets, summarize_soft
-from deeperaction.formats.multisports_data import (MULTISPORTS_LABELS, NEVER_SCORED, FrameDetections, LabelInfo,
-                                                    MultiSportsGT, TubeArrays, VideoDetections,
-                                                    multisports_default_labels)
+from deeperaction.formats.multisports_data import (
+    MULTISPORTS_LABELS,
+    NEVER_SCORED,
+    FrameDetections,
+    LabelInfo,
+    MultiSportsGT,
+    TubeArrays,
+    VideoDetections,
+    multisports_default_labels,
+)
 from deeperaction.formats.safe_pickle import safe_load
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import Tube
 
 __all__ = ["MULTISPORTS_LABELS", "NEVER_SCORED", "FrameDetections", "LabelInfo", "MultiSportsGT", "TubeArrays",
@@ -92,8 +100,7 @@ def validate_multisports(path: str | Path, kind: str = "gt", gt: MultiSportsGT |
 def _dump(path: str | Path, obj: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        pickle.dump(obj, fh, protocol=4)
+    write_atomic(path, pickle.dumps(obj, protocol=4))
 
 
 def write_multisports_gt(path: str | Path, *, labels: Sequence[str],

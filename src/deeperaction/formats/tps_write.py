@@ -9,6 +9,7 @@ import numpy as np
 
 from deeperaction.errors import InputError
 from deeperaction.formats.tps_set import frame_file
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import VideoParse
 
 KINDS = ("gt", "pred")
@@ -61,6 +62,6 @@ def write_tps(out_dir: str | Path, parses: Iterable[VideoParse] | Mapping[str, V
         part_obj[vp.video_id] = frames
     vid_path, part_path = official_paths(out_dir, kind)
     vid_path.parent.mkdir(parents=True, exist_ok=True)
-    vid_path.write_text(json.dumps(actions))
-    part_path.write_text(json.dumps(part_obj, separators=(",", ":")))
+    write_atomic(vid_path, json.dumps(actions))
+    write_atomic(part_path, json.dumps(part_obj, separators=(",", ":")))
     return vid_path, part_path

@@ -38,6 +38,22 @@ def _render_one(args: tuple) -> VideoLabels:
     return lab
 
 
+OWNED = ("videos", "labels", "annotations", "manifest.json")
+"""What a generator run writes at the top of its folder (``--overwrite`` removes these, and nothing else)."""
+
+
+def clear_earlier_run(out: str | Path) -> None:
+    """Remove what an earlier :func:`generate` run wrote in ``out`` (its :data:`OWNED` entries)."""
+    import shutil
+
+    for name in OWNED:
+        p = Path(out) / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
 def generate(out: str | Path, videos: int = 10, seed: int = 0, task: str = "all", size: tuple[int, int] = (320, 240),
              fps: float = 25.0, preset: str = "default", workers: int = 1,
              duration: tuple[float, float] | None = None, x264_preset: str = "veryfast",

@@ -62,6 +62,8 @@ class ParseRun:
     info: VideoInfo
     timings: dict[str, float] = field(default_factory=dict)
     frame_ms: dict[int, float] = field(default_factory=dict)
+    decoded_frames: int = 0  # frames the decoder produced (fewer than info.n_frames: truncated video)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Parser:
@@ -147,8 +149,9 @@ class Parser:
         rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         frame_ms: dict[int, float] = {}
         stop = o.max_frames if o.max_frames is not None else None
+        decode_stats: dict[str, int] = {}
         t0 = time.perf_counter()
-        for idx, rgb in iter_frames(video, stop=stop, step=o.stride, size=size):
+        for idx, rgb in iter_frames(video, stop=stop, step=o.stride, size=size, stats=decode_stats):
             t1 = time.perf_counter()
             t["decode"] += t1 - t0
             boxes, scores, kps = self._frame(rgb, t)
@@ -164,6 +167,12 @@ class Parser:
             t0 = time.perf_counter()
         if not rows:
             raise InputError("no frame could be decoded (empty or truncated video)", file=video)
+        expected = min(info.n_frames, stop) if stop is not None else info.n_frames
+        decoded = decode_stats.get("decoded", expected)  # frame folders: their listing is the count
+        warnings = []
+        if expected - decoded >= max(2, 0.01 * expected):
+            warnings.append(f"{video}: decoded {decoded} of the {info.n_frames} frames its header declares "
+                            f"(truncated or corrupt video); parsed what decoded")
         parse = self._assemble(rows, info, video_id or video.stem, t)
         if self.part_model is not None:  # part boxes first: the state model reads them
             t4 = time.perf_counter()
@@ -177,7 +186,7 @@ class Parser:
             scores = self.action_model.predict_action(video, parse)
             parse.action_scores = {k: float(v) for k, v in scores.items()}
             parse.action = max(scores, key=scores.get) if scores else UNKNOWN_ACTION
-        return ParseRun(parse, info, t, frame_ms)
+        return ParseRun(parse, info, t, frame_ms, decoded, warnings)
 
     def _assemble(self, rows, info: VideoInfo, video_id: str, t: dict) -> VideoParse:
         """Per track: smooth keypoints, part states; per person: refined box and part boxes."""
@@ -232,11 +241,13 @@ class Parser:
 def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions | None = None, *,
                     render: bool = True, shard: tuple[int, int] = (0, 1),
                     on_video: Callable[[Path, int], Callable[[int], None] | None] | None = None,
-                    on_error: Callable[[InputError], None] | None = None) -> dict:
+                    on_error: Callable[[InputError], None] | None = None,
+                    on_warning: Callable[[str], None] | None = None) -> dict:
     """Parse a video, frame folder, or folder of them into ``out`` (see ``deeperaction parse --help``).
 
     A folder of videos gets one sub-folder per video and merged submission files at ``out``; a video of
-    the folder that fails is reported through ``on_error`` and skipped. Returns a summary dict.
+    the folder that fails is reported through ``on_error`` and skipped (``failed`` in the summary);
+    ``on_warning`` hears of videos parsed with a problem (a truncated file). Returns a summary dict.
     """
     import json
 
@@ -253,7 +264,10 @@ def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions |
     t_start = time.perf_counter()
     parser = Parser(options)
     summary = {"videos": 0, "failed": 0, "frames": 0, "parsed_frames": 0, "tracks": 0, "seconds": 0.0,
-               "timings": dict.fromkeys(STAGES, 0.0), "out": str(out)}
+               "timings": dict.fromkeys(STAGES, 0.0), "out": str(out), "inputs": len(videos),
+               "shard_videos": len(mine)}
+    if not mine:
+        return summary
     summary["timings"]["load"] = time.perf_counter() - t_start  # models loaded once per run
     try:
         for video in mine:
@@ -269,6 +283,9 @@ def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions |
                 on_error(e)
                 continue
             t = run.timings
+            for w in run.warnings:
+                if on_warning is not None:
+                    on_warning(w)
             dest.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             write_tps(dest, {run.parse.video_id: run.parse}, kind="pred")

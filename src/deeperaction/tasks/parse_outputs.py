@@ -3,11 +3,11 @@ Kinetics-TPS submission of a folder of videos."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deeperaction.errors import InputError
+from deeperaction.outputs import write_atomic
 from deeperaction.schema import JOINTS, PARTS
 
 if TYPE_CHECKING:
@@ -55,16 +55,14 @@ def parse_json(run: ParseRun, stride: int) -> dict:
                               "score": round(float(d.scores[0]), 4)} for n, d in p.parts.items()}})
         frames.append({"frame": fp.frame, "ms": run.frame_ms.get(fp.frame), "persons": persons})
     return {"video": vp.video_id, "fps": vp.fps, "size": list(vp.size), "n_frames": run.info.n_frames,
-            "stride": stride, "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action,
+            "decoded_frames": run.decoded_frames, "warnings": run.warnings, "stride": stride, "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action,
             "action_scores": vp.action_scores,
             "timings_s": {k: round(v, 4) for k, v in run.timings.items()}, "frames": frames}
 
 
 def write_json_atomic(path: Path, obj) -> None:
-    """Write JSON through a temporary file and a rename: readers never see half a file (shards run at once)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, separators=(",", ":")))
-    os.replace(tmp, path)
+    """Write JSON whole: readers never see half a file (shards run at once)."""
+    write_atomic(path, json.dumps(obj, separators=(",", ":")))
 
 
 def merge_submissions(out: Path) -> int:

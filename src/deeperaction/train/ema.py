@@ -29,8 +29,9 @@ class ModelEMA:
         ema_p = [p for p in self.module.parameters()]
         cur_p = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_p, cur_p, 1.0 - d)
-        for b_ema, b in zip(self.module.buffers(), model.buffers()):
-            b_ema.copy_(b)
+        bufs = list(self.module.buffers())
+        if bufs:
+            torch._foreach_copy_(bufs, list(model.buffers()))
 
     def state_dict(self) -> dict:
         return {"module": self.module.state_dict(), "decay": self.decay, "updates": self.updates}

@@ -25,7 +25,7 @@ from deeperaction.train.config import dump_config
 from deeperaction.train.ddp import (DistInfo, ShardedSampler, all_reduce_sum, cleanup, init_distributed, unwrap,
                                    wrap_model)
 from deeperaction.train.ema import ModelEMA
-from deeperaction.train.logging import RunLogger, ThroughputMeter
+from deeperaction.train.logging import GpuIdleMeter, RunLogger, ThroughputMeter
 from deeperaction.train.schedule import build_optimizer, build_scheduler
 
 
@@ -60,10 +60,20 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 
 def _loader(ds: Dataset, sampler, batch: int, cfg: dict, device: torch.device, collate, train: bool) -> DataLoader:
+    """Training loaders keep their workers between epochs (no re-spawn and re-open of the data per epoch)."""
     workers = cfg["data"]["workers"]
     return DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate,
-                      pin_memory=device.type == "cuda", drop_last=train,
+                      pin_memory=device.type == "cuda", drop_last=train, persistent_workers=train and workers > 0,
                       prefetch_factor=cfg["data"]["prefetch"] if workers > 0 else None)
+
+
+def channels_last_3d(model: nn.Module) -> nn.Module:
+    """The 3-D convolutions of ``model`` in the channels_last_3d memory format (faster cuDNN kernels for
+    video inputs in that format); 2-D and 1-D layers (skeleton, detector) keep theirs."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv3d):
+            m.to(memory_format=torch.channels_last_3d)
+    return model
 
 
 @torch.no_grad()
@@ -101,8 +111,9 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
     torch.use_deterministic_algorithms(tc["deterministic"], warn_only=True)
     torch.backends.cudnn.benchmark = info.device.type == "cuda" and not tc["deterministic"]  # fixed shapes
     model = task.model.to(info.device)
-    if info.device.type == "cuda" and cfg["model"].get("channels_last", False):
-        model = model.to(memory_format=torch.channels_last_3d)
+    cuda = info.device.type == "cuda"
+    if cuda and cfg["model"].get("channels_last", False):
+        model = channels_last_3d(model)
     sampler = ShardedSampler(len(task.train_set), info.rank, info.world, seed=tc["seed"],
                              batch_size=tc["batch_size"])
     loader = _loader(task.train_set, sampler, tc["batch_size"], cfg, info.device, task.collate, train=True)
@@ -111,7 +122,7 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
         raise InputError(f"{len(task.train_set)} training samples over {info.world} ranks are fewer than one "
                          f"batch of {tc['batch_size']}", field="train.batch_size")
     total_steps = steps_per_epoch * tc["epochs"]
-    opt = build_optimizer(model, oc["name"], oc["lr"], oc["momentum"], oc["weight_decay"])
+    opt = build_optimizer(model, oc["name"], oc["lr"], oc["momentum"], oc["weight_decay"], fused=cuda)
     sched = build_scheduler(opt, round(oc["warmup_epochs"] * steps_per_epoch), total_steps, oc["min_lr"])
     ema = ModelEMA(model, tc["ema"]) if tc["ema"] > 0 else None
     epoch, batch_in_epoch, step, best = 0, 0, 0, -float("inf")
@@ -138,6 +149,8 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
                             batch_in_epoch=batch_in_epoch, step=step, best=best, config=cfg)
 
     meter, result, throughput = ThroughputMeter(), {}, {}
+    idle = GpuIdleMeter() if cuda else None
+    gen = torch.Generator(info.device)
     loss_sum, loss_n = torch.zeros((), device=info.device), 0
     stop = bool(tc["max_steps"]) and step >= tc["max_steps"]
     while epoch < tc["epochs"] and not stop:
@@ -147,6 +160,8 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
         log.start_epoch(epoch, steps_per_epoch - batch_in_epoch)
         ddp_model.train()
         meter.reset()  # throughput of this epoch, loader start-up included
+        if idle is not None:
+            idle.reset()
         it = iter(loader)
         while True:
             t0 = time.perf_counter()
@@ -155,7 +170,9 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
                 break
             seed = step_seed(tc["seed"], step, info.rank)
             torch.manual_seed(seed)  # dropout etc.: a function of the step, identical after resume
-            gen = torch.Generator(info.device).manual_seed(seed)
+            gen.manual_seed(seed)
+            if idle is not None:
+                idle.begin()
             x, y = task.prepare(batch, info.device, gen)
             meter.add(len(y), time.perf_counter() - t0)
             with _autocast(cfg, info.device):
@@ -168,13 +185,15 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
             sched.step()
             if ema is not None:
                 ema.update(model)
+            if idle is not None:
+                idle.end()
             step, batch_in_epoch = step + 1, batch_in_epoch + 1
             loss_sum += loss.detach().float()
             loss_n += 1
             log.advance()
             if step % tc["log_every"] == 0:  # the only host sync of the loop
                 log.log("step", step, epoch=epoch, loss=loss_sum.item() / loss_n, lr=sched.get_last_lr()[0],
-                        **meter.summary())
+                        **meter.summary(), **(idle.summary() if idle is not None else {}))
                 loss_sum.zero_()
                 loss_n = 0
             if tc["ckpt_every_steps"] and step % tc["ckpt_every_steps"] == 0:
@@ -182,9 +201,9 @@ def fit(task: Task, cfg: dict, resume: str | None = None, info: DistInfo | None 
             if tc["max_steps"] and step >= tc["max_steps"]:
                 stop = True
                 break
-        if info.device.type == "cuda":
+        if cuda:
             torch.cuda.synchronize()  # count the queued GPU work in this epoch's time
-        throughput = meter.summary()
+        throughput = {**meter.summary(), **(idle.summary() if idle is not None else {})}
         if not stop or batch_in_epoch >= steps_per_epoch:
             epoch, batch_in_epoch = epoch + 1, 0
         if stop or epoch % tc["eval_every"] == 0 or epoch == tc["epochs"]:

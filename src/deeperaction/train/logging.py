@@ -1,5 +1,6 @@
 """Run logging on rank 0: one JSON line per record (``metrics.jsonl``), TensorBoard if installed, a progress
-bar on a terminal; and :class:`ThroughputMeter`, which splits wall time into waiting-for-data and the rest."""
+bar on a terminal; :class:`ThroughputMeter`, which splits wall time into waiting-for-data and the rest; and
+:class:`GpuIdleMeter`, the share of time the GPU itself had nothing to do (CUDA events)."""
 from __future__ import annotations
 
 import json
@@ -13,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class ThroughputMeter:
-    """Counts clips and splits time: ``wait`` (blocked on the loader + host-to-device copy) vs ``total``.
-
-    The wait share is what the accelerator could be starved of: with asynchronous CUDA the loop blocks on
-    the loader only when the next batch is not ready, so a share near 0 means data keeps up.
+    """Counts clips and splits time: ``wait`` (the host blocked on the loader + host-to-device copy) vs
+    ``total``. On a CPU that is the time compute waited for data. On CUDA it is host time only: the GPU may
+    still be running queued work meanwhile (or the host may block inside a copy because the queue is
+    full), so there the starvation figure is :class:`GpuIdleMeter`'s ``gpu_idle_share``.
     """
 
     def __init__(self) -> None:
@@ -32,6 +33,48 @@ class ThroughputMeter:
     def summary(self) -> dict[str, float]:
         total = max(1e-9, time.perf_counter() - self.t0)
         return {"clips_per_s": self.clips / total, "data_wait_share": self.wait / total, "wall_s": total}
+
+
+class GpuIdleMeter:
+    """Share of wall time the GPU stream sat idle between training steps, from CUDA events: one recorded as
+    the first GPU work of a step is queued (before its host-to-device copy) and one after its optimizer
+    step. The stream reaches step i's first event only after finishing step i-1 and after the host queued
+    it, so ``elapsed(end[i-1], begin[i])`` is exactly the time the GPU waited for the host (data, Python)
+    and 0 when the host runs ahead. Records cost no synchronisation; :meth:`summary` waits for the last
+    event (call it where the loop synchronises anyway). ``event`` makes the events (tests pass fakes)."""
+
+    def __init__(self, event=None) -> None:
+        if event is None:
+            import torch
+
+            event = lambda: torch.cuda.Event(enable_timing=True)  # noqa: E731
+        self._event = event
+        self.reset()
+
+    def reset(self) -> None:
+        self.begins: list = []
+        self.ends: list = []
+
+    def begin(self) -> None:
+        e = self._event()
+        e.record()
+        self.begins.append(e)
+
+    def end(self) -> None:
+        e = self._event()
+        e.record()
+        self.ends.append(e)
+
+    def summary(self) -> dict[str, float]:
+        """``gpu_idle_share`` (idle gaps / span from the first step's start to the last step's end) and
+        ``gpu_busy_ms_per_step``; empty before two whole steps."""
+        n = min(len(self.begins), len(self.ends))
+        if n < 2:
+            return {}
+        self.ends[n - 1].synchronize()
+        span = self.begins[0].elapsed_time(self.ends[n - 1])
+        idle = sum(self.ends[i - 1].elapsed_time(self.begins[i]) for i in range(1, n))
+        return {"gpu_idle_share": idle / max(span, 1e-9), "gpu_busy_ms_per_step": (span - idle) / n}
 
 
 class RunLogger:

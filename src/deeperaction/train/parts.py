@@ -57,10 +57,10 @@ def load_parts_config(path: str | Path | None = None, overrides: list[str] | Non
 
 def normalize_clips(clips: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, T, H, W, 3)`` -> float ``(B, 3, T, H, W)`` with the Kinetics mean/std (no crop: boxes stay)."""
-    from deeperaction.datasets.transforms import KINETICS_MEAN, KINETICS_STD
+    from deeperaction.datasets.transforms import KINETICS_MEAN, KINETICS_STD, device_constant
 
     x = clips.float().div_(255.0)
-    x = (x - torch.tensor(KINETICS_MEAN, device=x.device)) / torch.tensor(KINETICS_STD, device=x.device)
+    x = (x - device_constant(KINETICS_MEAN, x.device)) / device_constant(KINETICS_STD, x.device)
     return x.permute(0, 4, 1, 2, 3).contiguous()
 
 

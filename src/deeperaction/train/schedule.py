@@ -17,13 +17,15 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, name: str = "sgd", lr: float = 0.05, momentum: float = 0.9,
-                    weight_decay: float = 1e-4) -> torch.optim.Optimizer:
-    """SGD (momentum, nesterov) or AdamW over :func:`param_groups`."""
+                    weight_decay: float = 1e-4, fused: bool = False) -> torch.optim.Optimizer:
+    """SGD (momentum, nesterov) or AdamW over :func:`param_groups`; ``fused`` (CUDA): one kernel for the
+    whole update instead of a few per parameter group."""
     groups = param_groups(model, weight_decay)
+    extra = {"fused": True} if fused else {}
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0)
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0, **extra)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), **extra)
     raise ValueError(f"unknown optimizer {name!r}; use 'sgd' or 'adamw'")
 
 

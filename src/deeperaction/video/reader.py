@@ -179,11 +179,12 @@ class _Decoder:
 
 
 def iter_frames(path: str | Path, *, start: int = 0, stop: int | None = None, step: int = 1,
-                size: tuple[int, int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                size: tuple[int, int] | None = None, stats: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(index, rgb)`` for frames ``start, start+step, ... < stop`` (upright RGB uint8 ``(H, W, 3)``).
 
     ``size=(w, h)`` resizes (in the decoder, cheaper than afterwards). Frames the video does not have are
-    simply not yielded, so ``stop=None`` runs to the end.
+    simply not yielded, so ``stop=None`` runs to the end. ``stats["decoded"]`` becomes the number of frames
+    the decoder produced (below the header's count for a truncated file).
     """
     path = Path(path)
     if step < 1 or start < 0:
@@ -200,6 +201,8 @@ def iter_frames(path: str | Path, *, start: int = 0, stop: int | None = None, st
             got_any = True
             if stop is not None and idx >= stop:
                 break
+            if stats is not None:
+                stats["decoded"] = idx + 1
             if idx < start or (idx - start) % step:
                 continue
             yield idx, _rgb(frame, dec.rotation or 0, size)

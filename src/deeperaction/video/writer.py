@@ -1,6 +1,7 @@
 """H.264 MP4 writer through PyAV (libx264, yuv420p), used by the renderer and the synthetic generator."""
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,15 +14,18 @@ class VideoWriter:
 
     ``with VideoWriter(path, fps=25, size=(w, h)) as w: w.write(frame)``. Odd sizes are padded to even
     (yuv420p needs it) by repeating the last row/column. ``crf`` trades size for quality (lower = better).
+    The file is written under a temporary name and renamed into place on a clean close, so a failure
+    midway never leaves half a video at ``path``.
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int], *, crf: int = 20,
                  preset: str = "veryfast", threads: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp{self.path.suffix or '.mp4'}")
         self.width, self.height = int(size[0]), int(size[1])
         self._w2, self._h2 = self.width + self.width % 2, self.height + self.height % 2
-        self._container = av.open(str(self.path), mode="w")
+        self._container = av.open(str(self._tmp), mode="w")
         rate = Fraction(fps).limit_denominator(1001)
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width, self._stream.height = self._w2, self._h2
@@ -44,16 +48,30 @@ class VideoWriter:
         self.frames_written += 1
 
     def close(self) -> None:
-        """Flush the encoder and close the file."""
+        """Flush the encoder, close the file and move it into place."""
         if self._container is None:
             return
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()
         self._container = None
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop what was written (nothing appears at ``path``)."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # noqa: BLE001 - the file is dropped anyway
+                pass
+            self._container = None
+        self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

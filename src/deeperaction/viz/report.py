@@ -98,7 +98,12 @@ def render_html(results: Mapping[str, Any], *, videos_dir: Path | None = None) -
         from deeperaction.viz.render_det import sections_multisports as make
     else:
         from deeperaction.viz.render_det import sections_ava as make
-    sections = make(results, data, thumbs)
+    try:
+        sections = make(results, data, thumbs)
+    except (KeyError, IndexError, TypeError, ValueError) as e:  # a hand-edited or truncated report_data
+        what = f"missing key {e.args[0]!r}" if isinstance(e, KeyError) and e.args else f"{type(e).__name__}: {e}"
+        raise InputError(f"report_data is incomplete or malformed ({what}): write it again with "
+                         f"`deeperaction eval {task} ... --json`", field="report_data") from None
     warnings = results.get("warnings") or []
     if warnings:
         items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
@@ -132,11 +137,12 @@ def write_report_from_json(results_json: Path | str | Mapping[str, Any], out: Pa
     if isinstance(results_json, Mapping):
         results = results_json
     else:
+        from deeperaction.formats.jsonio import load_json
+
         path = Path(results_json)
-        try:
-            results = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise InputError(f"not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}", file=path) from None
+        if not path.is_file():
+            raise InputError("no such file", file=path)
+        results = load_json(path)  # binary or broken JSON: one line naming the file (and line, column)
         if not isinstance(results, Mapping) or "report_data" not in results:
             raise InputError("no 'report_data' in this results file: write it with `deeperaction eval ... --json`"
                              " (the JSON of an eval run)", file=path, field="report_data")
@@ -144,7 +150,6 @@ def write_report_from_json(results_json: Path | str | Mapping[str, Any], out: Pa
 
 
 def _write(text: str, out: Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    return out
+    from deeperaction.outputs import ensure_output_file, write_atomic
+
+    return write_atomic(ensure_output_file(out, "--out"), text)
