@@ -1,12 +1,21 @@
 """Shared test fixtures: the official-scorer cases kept in the repository, one torch thread."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL = REPO / "tests" / "data" / "official"
+LEARN_SEED = int(os.environ.get("DEEPERACTION_LEARN_SEED", "0"))
+"""Offset of every seed of the learning tests (data and initialisation): ``scripts/learning_margins.sh`` runs
+them with several offsets and both numpy kernels to measure the margin each bar holds."""
+
+
+def learn_print(test: str, **numbers) -> None:
+    """One parsable line of a learning test's measured numbers (collected by scripts/learning_margins.sh)."""
+    print(f"LEARN {test} seed={LEARN_SEED} " + " ".join(f"{k}={float(v):.4f}" for k, v in numbers.items()))
 
 
 @pytest.fixture(scope="session")

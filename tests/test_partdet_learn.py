@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import LEARN_SEED, learn_print
 from torch.utils.data import DataLoader
 from typer.testing import CliRunner
 
@@ -17,8 +18,13 @@ from deeperaction.formats.kinetics_tps import read_tps
 from deeperaction.synth import generate
 from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.parts_detector import (load_partdet_config, part_box_summary, part_box_sums, partdet_task,
-                                               train_partdet)
+from deeperaction.train.parts_detector import (
+    load_partdet_config,
+    part_box_summary,
+    part_box_sums,
+    partdet_task,
+    train_partdet,
+)
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 runner = CliRunner()
@@ -27,13 +33,13 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("partdet")
-    generate(root / "a", videos=10, seed=0, task="tps", size=(160, 120), preset="easy")
-    generate(root / "b", videos=4, seed=1, task="tps", size=(160, 120), preset="easy")
+    generate(root / "a", videos=10, seed=100 * LEARN_SEED, task="tps", size=(160, 120), preset="easy")
+    generate(root / "b", videos=4, seed=100 * LEARN_SEED + 1, task="tps", size=(160, 120), preset="easy")
     cfg = load_partdet_config(None, [
         f"data.root={root / 'a/annotations/tps/train'}", f"data.val_root={root / 'b/annotations/tps/train'}",
         "partdet.crop=96", "partdet.width=16", "partdet.fpn_dim=32", "train.epochs=6", "train.log_every=5",
         "train.progress=false", f"train.out={root / 'run'}"])
-    torch.manual_seed(0)
+    torch.manual_seed(LEARN_SEED)
     res = train_partdet(cfg)
     return root, cfg, res
 
@@ -55,7 +61,9 @@ def test_detector_learns_parts_on_held_out_videos(trained):
     steps = [r["loss"] for r in read_metrics(root / "run" / "metrics.jsonl") if r["kind"] == "step"]
     assert steps[-1] < 0.7 * steps[0], steps
     ev, before = res["eval"], _untrained_eval(cfg)
-    assert ev["parts"] > 500
+    learn_print("partdet", det_recall=ev["det_recall"], untrained=before["det_recall"], mean_iou=ev["det_mean_iou"],
+                loss_ratio=steps[-1] / steps[0])
+    assert ev["parts"] > 200  # 398-600 held-out parts over the seeds
     assert ev["det_recall"] > before["det_recall"] + 0.3, (ev, before)  # the detector alone, IoU >= 0.3
     print("part detector held-out:", {k: round(v, 3) for k, v in ev.items()}, "untrained:", before)
     assert ev["det_mean_iou"] > 0.2 and ev["recall"] >= ev["det_recall"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import LEARN_SEED, learn_print
 from torch.utils.data import Dataset
 
 from deeperaction.train.action import action_task
@@ -50,12 +51,14 @@ def tiny_cfg(tmp_path, *extra: str) -> dict:
 
 
 def test_tiny_config_learns_moving_squares(tmp_path):
-    cfg = tiny_cfg(tmp_path)
-    seed_everything(0)
-    task = action_task(cfg, MovingSquares(192, 1), MovingSquares(96, 2, test=True), num_classes=4)
+    cfg = tiny_cfg(tmp_path, f"train.seed={LEARN_SEED}")
+    seed_everything(LEARN_SEED)
+    task = action_task(cfg, MovingSquares(192, 1 + 10 * LEARN_SEED), MovingSquares(96, 2 + 10 * LEARN_SEED, test=True),
+                       num_classes=4)
     res = fit(task, cfg)
     logs = read_metrics(tmp_path / "metrics.jsonl")
     losses = [r["loss"] for r in logs if r["kind"] == "step"]
+    learn_print("moving_squares", accuracy=res["eval"]["accuracy"], loss_ratio=losses[-1] / losses[0])
     assert losses[-1] < 0.6 * losses[0], losses
     assert res["eval"]["accuracy"] >= 0.75, res["eval"]  # chance is 0.25
     assert res["step"] == 3 * (192 // 16)
