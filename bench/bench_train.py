@@ -38,7 +38,7 @@ def make_data(s: dict) -> Path:
     code = (
         "import sys; from pathlib import Path\n"
         "from deeperaction.datasets.toy import write_toy_tps\n"
-        "from deeperaction.datasets.tps_dataset import tps_items\n"
+        "from deeperaction.datasets.tps_folder import tps_items\n"
         "from deeperaction.datasets.clip_cache import build_clip_cache\n"
         f"root = Path({str(root)!r})\n"
         f"if not (root / 'gt_vid_result.json').is_file(): write_toy_tps(root, {s['videos']}, {s['frames']}, "
@@ -91,7 +91,7 @@ def raw_step_rate(s: dict, device: torch.device, steps: int) -> tuple[float, flo
 def our_loop_rate(s: dict, root: Path, device: torch.device, steps: int) -> dict:
     """Our engine end to end on the cached toy videos; throughput of the second (warm) epoch."""
     from deeperaction.datasets.clips import CachedClips
-    from deeperaction.datasets.tps_dataset import tps_items
+    from deeperaction.datasets.tps_folder import tps_items
     from deeperaction.train.action import action_task
     from deeperaction.train.config import load_config
     from deeperaction.train.engine import fit, seed_everything

@@ -27,24 +27,24 @@ import torch
 from deeperaction.formats.kinetics_tps import read_tps
 from deeperaction.formats.tps_write import write_tps
 from deeperaction.kinematics.vocab import PART_STATES
+from deeperaction.metrics.iou import box_iou_matrix
 from deeperaction.metrics.tps import evaluate_tps
-from deeperaction.models.ensemble import ensemble_scores, fit_weights
 from deeperaction.metrics.tps_match import part_iou64
-from deeperaction.models.predictors import ActionPredictor, load_part_predictor, load_state_predictor
+from deeperaction.models.ensemble import ensemble_scores, fit_weights
 from deeperaction.models.prior import FrequencyPrior
+from deeperaction.perception.detect_person import HogPersonDetector
 from deeperaction.perception.parts_from_pose import part_boxes
 from deeperaction.schema import PARTS, TPS_FRAME_STRIDE, FrameParse, PartDet, Person, VideoParse
 from deeperaction.synth import generate
+from deeperaction.tasks.action_predictors import ActionPredictor
+from deeperaction.tasks.predictors import load_part_predictor, load_person_predictor, load_state_predictor
+from deeperaction.train.action import train_action
 from deeperaction.train.config import load_config
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.parts_detector import load_partdet_config, train_partdet
-from deeperaction.train.parts import load_parts_config, train_parts
-from deeperaction.train.person_detector import load_persondet_config, person_ap, train_persondet
-from deeperaction.models.person_detector import load_person_predictor
-from deeperaction.perception.detect_person import HogPersonDetector
-from deeperaction.metrics.iou import box_iou_matrix
+from deeperaction.train.part_detector import load_part_detector_config, train_part_detector
+from deeperaction.train.part_states import load_part_states_config, train_part_states
+from deeperaction.train.person_detector import load_person_detector_config, person_ap, train_person_detector
 from deeperaction.video.reader import read_frames
-from deeperaction.train.tps import train_tps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def timed(name, fn, cfg):
         run = Path(cfg["train"]["out"])
-        if a.reuse and not (fn is train_parts and cfg["parts"]["kind"] == "prior"):  # the prior is counted in 1 s
-            r = reused(run, "best.pt" if fn is train_tps else "model.pt")
+        if a.reuse and not (fn is train_part_states and cfg["parts"]["kind"] == "prior"):  # the prior is counted in 1 s
+            r = reused(run, "best.pt" if fn is train_action else "model.pt")
             if r is not None:
                 print(f"[{name}] reused {run}", flush=True)
                 timings[f"{name} (reused)"] = 0.0
@@ -214,25 +214,25 @@ def main(argv: list[str] | None = None) -> None:
         return r
 
     many = [f"train.epochs={10 * a.epochs}"]  # an epoch of the action models is only videos / batch steps
-    timed("action video", train_tps, load_config(None, common + cache + vid_model + many + [f"train.out={runs / 'act_video'}"]))
-    timed("action skeleton", train_tps, load_config(None, common + [
+    timed("action video", train_action, load_config(None, common + cache + vid_model + many + [f"train.out={runs / 'act_video'}"]))
+    timed("action skeleton", train_action, load_config(None, common + [
         "model.kind=skeleton", "data.clip_len=32", "data.frame_stride=1", "optim.name=adamw", "optim.lr=0.005",
         "optim.weight_decay=0.01", "train.batch_size=8", f"train.epochs={24 * a.epochs}", f"train.out={runs / 'act_skel'}"]))
     part_common = common + cache + [f"model.name={backbone}", "train.batch_size=16"]
-    prior_r = timed("prior", train_parts, load_parts_config(None, part_common + ["parts.kind=prior", f"train.out={runs / 'prior'}"]))
-    ps = timed("part states", train_parts, load_parts_config(None, part_common + [
+    prior_r = timed("prior", train_part_states, load_part_states_config(None, part_common + ["parts.kind=prior", f"train.out={runs / 'prior'}"]))
+    ps = timed("part states", train_part_states, load_part_states_config(None, part_common + [
         "parts.kind=part_state", f"train.out={runs / 'part_state'}"] + (["data.clip_len=16", "parts.layers=3"] if gpu else [])))
-    vs = timed("video states", train_parts, load_parts_config(None, part_common + [
+    vs = timed("video states", train_part_states, load_part_states_config(None, part_common + [
         "parts.kind=video_states", f"train.out={runs / 'video_states'}", "data.test_clips=4", "train.batch_size=4",
         "optim.lr=0.003", "model.dropout=0.0", f"train.epochs={2 * a.epochs}"]))
     pd_common = [f"data.root={train}", f"data.val_root={val}", f"data.workers={4 if gpu else 0}", "train.progress=false",
                  "train.log_every=20", f"train.epochs={a.partdet_epochs or 2 * a.epochs}", f"partdet.kp_noise={a.kp_noise}"]
     pd_common += (["partdet.trunk=resnet18", "partdet.crop=256", "partdet.fpn_dim=128", "train.batch_size=32"] if gpu
                   else ["partdet.crop=96", "partdet.width=16", "partdet.fpn_dim=32"])
-    pd = timed("part detector", train_partdet, load_partdet_config(None, pd_common + [f"train.out={runs / 'partdet'}"]))
-    plain = timed("plain detector", train_partdet, load_partdet_config(None, pd_common + [
+    pd = timed("part detector", train_part_detector, load_part_detector_config(None, pd_common + [f"train.out={runs / 'partdet'}"]))
+    plain = timed("plain detector", train_part_detector, load_part_detector_config(None, pd_common + [
         "partdet.mode=none", f"train.out={runs / 'partdet_plain'}"]))
-    person_r = timed("person detector", train_persondet, load_persondet_config(None, [
+    person_r = timed("person detector", train_person_detector, load_person_detector_config(None, [
         f"data.root={train}", f"data.val_root={val}", f"data.workers={4 if gpu else 0}", "train.progress=false",
         "train.log_every=20", f"train.epochs={a.partdet_epochs or 2 * a.epochs}", f"train.out={runs / 'persondet'}"]
         + (["persondet.trunk=resnet18", "persondet.size=320", "persondet.fpn_dim=128", "train.batch_size=16"] if gpu

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import deeperaction.datasets.parts_crops as parts_crops
-import deeperaction.datasets.person_frames as person_frames
+import deeperaction.datasets.part_detector as part_detector_data
+import deeperaction.datasets.person_detector as person_detector_data
 from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, store_key
-from deeperaction.datasets.tps_dataset import tps_items
+from deeperaction.datasets.tps_folder import tps_items
 from deeperaction.synth import generate
 
 
@@ -57,36 +57,36 @@ def syn(tmp_path_factory):
 def _no_decoding(monkeypatch):
     def fail(*a, **k):
         raise AssertionError("decoded again")
-    monkeypatch.setattr(person_frames, "read_frames", fail)
-    monkeypatch.setattr(parts_crops, "read_frames", fail)
+    monkeypatch.setattr(person_detector_data, "read_frames", fail)
+    monkeypatch.setattr(part_detector_data, "read_frames", fail)
 
 
 def test_cached_frame_set_equals_in_memory_and_is_reused(syn, tmp_path, monkeypatch):
     gt, items = syn
-    mem = person_frames.build_frame_set(gt, items, 128)
-    disk = person_frames.build_frame_set(gt, items, 128, cache=tmp_path)
+    mem = person_detector_data.build_frame_set(gt, items, 128)
+    disk = person_detector_data.build_frame_set(gt, items, 128, cache=tmp_path)
     assert isinstance(disk.images, ArrayStore) and len(disk) == len(mem) > 10
     assert all((a == b).all() for a, b in zip(mem.images, disk.images))
     assert all((a == b).all() for a, b in zip(mem.boxes, disk.boxes))
     assert (mem.scale == disk.scale).all() and (mem.frame == disk.frame).all() and mem.video_ids == disk.video_ids
     _no_decoding(monkeypatch)
-    again = person_frames.build_frame_set(gt, items, 128, cache=tmp_path)
+    again = person_detector_data.build_frame_set(gt, items, 128, cache=tmp_path)
     assert again.images.folder == disk.images.folder
-    x, t = person_frames.PersonFrames(again, train=True, seed=1)[0]  # a writable copy of the memmapped frame
+    x, t = person_detector_data.PersonFrames(again, train=True, seed=1)[0]  # a writable copy of the memmapped frame
     x[0, 0, 0] = 7
     with pytest.raises(AssertionError, match="decoded again"):  # another size is another store
-        person_frames.build_frame_set(gt, items, 96, cache=tmp_path)
+        person_detector_data.build_frame_set(gt, items, 96, cache=tmp_path)
 
 
 def test_cached_crop_set_equals_in_memory(syn, tmp_path, monkeypatch):
     gt, items = syn
-    mem = parts_crops.build_crop_set(gt, items, size=64)
-    disk = parts_crops.build_crop_set(gt, items, size=64, cache=tmp_path)
+    mem = part_detector_data.build_crop_set(gt, items, size=64)
+    disk = part_detector_data.build_crop_set(gt, items, size=64, cache=tmp_path)
     assert isinstance(disk.crops, np.memmap) and disk.crops.shape == mem.crops.shape and len(disk) == len(mem) > 10
     assert (disk.crops == mem.crops).all() and (disk.boxes == mem.boxes).all() and (disk.mask == mem.mask).all()
     assert (disk.keypoints == mem.keypoints).all() and disk.video_ids == mem.video_ids and disk.dropped == mem.dropped
     _no_decoding(monkeypatch)
-    again = parts_crops.build_crop_set(gt, items, size=64, cache=tmp_path)
-    image, target = parts_crops.PartCrops(again, mode="none", train=True, flip=1.0)[0]
+    again = part_detector_data.build_crop_set(gt, items, size=64, cache=tmp_path)
+    image, target = part_detector_data.PartCrops(again, mode="none", train=True, flip=1.0)[0]
     image[0, 0, 0] = 7  # a writable copy
     assert target["boxes"].shape[1] == 4

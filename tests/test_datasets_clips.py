@@ -10,7 +10,8 @@ import torch
 from deeperaction.datasets.clip_cache import ClipCache, build_clip_cache
 from deeperaction.datasets.clips import CachedClips, DecodedClips
 from deeperaction.datasets.toy import TOY_CLASSES, moving_squares, write_toy_tps
-from deeperaction.datasets.tps_dataset import SkeletonClips, split_items, tps_items
+from deeperaction.datasets.action import SkeletonClips
+from deeperaction.datasets.tps_folder import split_items, tps_items
 from deeperaction.errors import InputError
 
 

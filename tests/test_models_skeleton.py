@@ -21,7 +21,7 @@ def test_adjacency_is_symmetric_normalised():
 
 def test_skeleton_classifier_ignores_absent_persons_and_person_order():
     torch.manual_seed(0)
-    m = build_skeleton_classifier(5).eval()
+    m = build_skeleton_classifier(num_classes=5).eval()
     kp = torch.randn(3, 2, 16, len(JOINTS), 3)
     kp[..., 2] = 1.0
     out = m(kp)

@@ -13,18 +13,13 @@ from torch.utils.data import DataLoader
 from typer.testing import CliRunner
 
 from deeperaction.cli import app
-from deeperaction.datasets.parts_crops import collate_crops
+from deeperaction.datasets.part_detector import collate_crops
 from deeperaction.formats.kinetics_tps import read_tps
 from deeperaction.synth import generate
-from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
+from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.parts_detector import (
-    load_partdet_config,
-    part_box_summary,
-    part_box_sums,
-    partdet_task,
-    train_partdet,
-)
+from deeperaction.train.part_detector import (load_part_detector_config, part_box_summary, part_box_sums,
+                                              part_detector_task, train_part_detector)
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 runner = CliRunner()
@@ -35,18 +30,18 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("partdet")
     generate(root / "a", videos=10, seed=100 * LEARN_SEED, task="tps", size=(160, 120), preset="easy")
     generate(root / "b", videos=4, seed=100 * LEARN_SEED + 1, task="tps", size=(160, 120), preset="easy")
-    cfg = load_partdet_config(None, [
+    cfg = load_part_detector_config(None, [
         f"data.root={root / 'a/annotations/tps/train'}", f"data.val_root={root / 'b/annotations/tps/train'}",
         "partdet.crop=96", "partdet.width=16", "partdet.fpn_dim=32", "train.epochs=6", "train.log_every=5",
         "train.progress=false", f"train.out={root / 'run'}"])
     torch.manual_seed(LEARN_SEED)
-    res = train_partdet(cfg)
+    res = train_part_detector(cfg)
     return root, cfg, res
 
 
 def _untrained_eval(cfg) -> dict:
     torch.manual_seed(1)
-    task = partdet_task(cfg)
+    task = part_detector_task(cfg)
     net = task.model.eval()
     sums: dict[str, float] = {}
     with torch.no_grad():

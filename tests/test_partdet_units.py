@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from deeperaction.datasets.parts_crops import CropSet, PartCrops
+from deeperaction.datasets.part_detector import CropSet, PartCrops
 from deeperaction.errors import InputError
 from deeperaction.models.part_detector import build_part_detector, decode_parts
-from deeperaction.models.pose_guided import (JOINT_COLOURS, crop_params, crop_people, draw_pose, from_crop,
+from deeperaction.perception.pose_drawing import (JOINT_COLOURS, crop_params, crop_people, draw_pose, from_crop,
                                              in_channels, to_crop)
 from deeperaction.schema import JOINT_INDEX as JI
 from deeperaction.schema import JOINTS, PARTS
 from deeperaction.tasks.parse_models import resolve_bundle
-from deeperaction.train.parts_detector import fallback_boxes, load_partdet_config
+from deeperaction.train.part_detector import fallback_boxes, load_part_detector_config
 
 S = 96
 
@@ -149,7 +149,7 @@ def test_fallback_uses_geometry_below_threshold():
 @pytest.mark.parametrize("arch", ["fasterrcnn", "fcos"])
 def test_detector_trains_and_predicts_on_heatmap_inputs(arch):
     torch.manual_seed(0)
-    m = build_part_detector(arch, "tiny", in_channels("heatmaps"), 64, fpn_dim=32, width=8)
+    m = build_part_detector(arch=arch, trunk="tiny", in_channels=in_channels("heatmaps"), crop=64, fpn_dim=32, width=8)
     images = [torch.rand(in_channels("heatmaps"), 64, 64) for _ in range(2)]
     targets = [{"boxes": torch.tensor([[5.0, 5, 20, 30]]), "labels": torch.tensor([3])}] * 2
     losses = m((images, targets))
@@ -162,16 +162,17 @@ def test_detector_trains_and_predicts_on_heatmap_inputs(arch):
 
 
 def test_config_checks(tmp_path):
-    cfg = load_partdet_config(None, ["partdet.arch=fasterrcnn", "partdet.mode=heatmaps"])
-    assert cfg["partdet"]["arch"] == "fasterrcnn" and cfg["model"]["channels_last"] is False
+    cfg = load_part_detector_config(None, ["partdet.arch=fasterrcnn", "partdet.mode=heatmaps"])
+    assert cfg["partdet"]["arch"] == "fasterrcnn"
+    assert set(cfg["model"]) == {"weights"} and "clip_len" not in cfg["data"]  # only the keys it reads
     with pytest.raises(InputError, match="partdet.arch"):
-        load_partdet_config(None, ["partdet.arch=yolo"])
+        load_part_detector_config(None, ["partdet.arch=yolo"])
     with pytest.raises(InputError, match="partdet.fpn_dim"):
-        load_partdet_config(None, ["partdet.fpn_dim=48"])  # FCOS head: GroupNorm of 32 groups
+        load_part_detector_config(None, ["partdet.fpn_dim=48"])  # FCOS head: GroupNorm of 32 groups
     bad = tmp_path / "bad.yaml"
     bad.write_text("partdet:\n  mode: sketch\n")
     with pytest.raises(InputError, match="partdet.mode"):
-        load_partdet_config(bad)
+        load_part_detector_config(bad)
 
 
 def test_bundle_resolution(tmp_path):

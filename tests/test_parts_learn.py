@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from conftest import LEARN_SEED, learn_print
 
-from deeperaction.datasets.parts import IGNORE, STATE_INDEX, read_part_table
-from deeperaction.datasets.parts_video import video_state_targets
+from deeperaction.datasets.part_states import IGNORE, STATE_INDEX, read_part_table
+from deeperaction.datasets.part_states import video_state_targets
 from deeperaction.formats.kinetics_tps import read_tps
-from deeperaction.models.predictors import load_state_predictor
+from deeperaction.tasks.predictors import load_state_predictor
 from deeperaction.schema import PARTS
 from deeperaction.synth import generate
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.parts import load_parts_config, train_parts
+from deeperaction.train.part_states import load_part_states_config, train_part_states
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -29,7 +29,7 @@ def data(tmp_path_factory):
 
 
 def _cfg(data, kind: str, out, *extra: str) -> dict:
-    return load_parts_config(None, [
+    return load_part_states_config(None, [
         f"data.root={data / 'a/annotations/tps/train'}", f"data.val_root={data / 'b/annotations/tps/train'}",
         f"data.cache={data / 'cache'}", "data.cache_size=[96, 128]", "data.workers=0", "data.test_clips=2",
         "model.name=tiny3d", f"parts.kind={kind}", "train.batch_size=16", "train.log_every=5",
@@ -48,8 +48,8 @@ def _accuracy_of_parse(parses_pred, parses_gt) -> float:
 
 
 def test_part_state_head_learns_and_beats_the_prior(data, tmp_path):
-    prior = train_parts(_cfg(data, "prior", tmp_path / "prior"))
-    res = train_parts(_cfg(data, "part_state", tmp_path / "ps", "train.epochs=3"))
+    prior = train_part_states(_cfg(data, "prior", tmp_path / "prior"))
+    res = train_part_states(_cfg(data, "part_state", tmp_path / "ps", "train.epochs=3"))
     steps = [r["loss"] for r in read_metrics(tmp_path / "ps" / "metrics.jsonl") if r["kind"] == "step"]
     # bars measured with scripts/learning_margins.sh (3 seeds x both numpy kernels): loss ratio 0.14-0.25,
     # held-out accuracy minus the action-conditioned prior's +0.002 to +0.096 (the prior knows the action)
@@ -76,7 +76,7 @@ def test_part_state_head_learns_and_beats_the_prior(data, tmp_path):
 
 
 def test_video_states_learn_most_frequent_states(data, tmp_path):
-    res = train_parts(_cfg(data, "video_states", tmp_path / "vs", "train.epochs=3", "train.batch_size=4",
+    res = train_part_states(_cfg(data, "video_states", tmp_path / "vs", "train.epochs=3", "train.batch_size=4",
                            "optim.lr=0.003", "model.dropout=0.0"))
     table, _ = read_part_table(data / "b/annotations/tps/train", unknown_ok=True)
     targets = np.stack(list(video_state_targets(table).values()))

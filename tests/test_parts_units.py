@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from deeperaction.datasets.parts import IGNORE, PART_FLIP, PartTable, flip_sample
-from deeperaction.datasets.parts_video import video_state_targets
+from deeperaction.datasets.part_states import IGNORE, PART_FLIP, PartTable, flip_sample
+from deeperaction.datasets.part_states import video_state_targets
 from deeperaction.errors import InputError
 from deeperaction.kinematics.vocab import PART_STATES
 from deeperaction.models.heads.part_state import build_part_state_net, relative_boxes, roi_features, state_valid_mask
-from deeperaction.models.predictors import load_state_predictor
+from deeperaction.tasks.predictors import load_state_predictor
 from deeperaction.models.prior import FrequencyPrior
 from deeperaction.schema import PARTS, FrameParse, PartDet, Person, VideoParse
 
@@ -78,7 +78,7 @@ def test_roi_features_read_the_boxed_region():
 
 
 def test_part_state_net_shapes_masks_and_gradients():
-    net = build_part_state_net(3, "tiny3d", dim=32, heads=2)
+    net = build_part_state_net(num_actions=3, trunk="tiny3d", dim=32, heads=2)
     x = (torch.randn(2, 3, 8, 48, 64), torch.tensor([[0, 0, 60, 44.0]] * 11).repeat(2, 1, 1),
          torch.ones(2, 10, dtype=torch.bool), torch.tensor([0, 3]))
     x[2][1] = False  # a person with no parts still runs

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from deeperaction.cli import app
 from deeperaction.formats.kinetics_tps import read_tps
-from deeperaction.models.person_detector import load_person_predictor
+from deeperaction.tasks.predictors import load_person_predictor
 from deeperaction.perception.detect_person import HogPersonDetector
 from deeperaction.synth import generate
-from deeperaction.train.checkpoint import load_checkpoint, save_checkpoint
+from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
 from deeperaction.train.logging import read_metrics
-from deeperaction.train.person_detector import load_persondet_config, person_ap, train_persondet
+from deeperaction.train.person_detector import load_person_detector_config, person_ap, train_person_detector
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 runner = CliRunner()
@@ -30,12 +30,12 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("persondet")
     generate(root / "a", videos=24, seed=100 * LEARN_SEED, task="tps", size=(160, 120), preset="easy")
     generate(root / "b", videos=4, seed=100 * LEARN_SEED + 1, task="tps", size=(160, 120), preset="easy")
-    cfg = load_persondet_config(None, [
+    cfg = load_person_detector_config(None, [
         f"data.root={root / 'a/annotations/tps/train'}", f"data.val_root={root / 'b/annotations/tps/train'}",
         "persondet.size=128", "persondet.width=32", "persondet.fpn_dim=64", "train.epochs=4", "train.batch_size=8",
         "train.log_every=5", "train.progress=false", f"train.out={root / 'run'}"])
     torch.manual_seed(LEARN_SEED)
-    res = train_persondet(cfg)
+    res = train_person_detector(cfg)
     return root, cfg, res
 
 
@@ -53,11 +53,12 @@ def test_detector_learns_people_on_held_out_videos(trained):
     assert ap == pytest.approx(ev["ap50"], abs=0.03)  # the binned AP of training's evaluation is near exact
     torch.manual_seed(1)
     ck = load_checkpoint(res["model_path"])
-    fresh = load_persondet_config(None, [f"{k}={v}" for k, v in
+    fresh = load_person_detector_config(None, [f"{k}={v}" for k, v in
                                          (("persondet.size", 128), ("persondet.width", 32), ("persondet.fpn_dim", 64))])
-    from deeperaction.models.person_detector import PersonDetectorPredictor, detector_from_config
+    from deeperaction.models.person_detector import person_detector_from_config
+    from deeperaction.tasks.predictors import PersonDetectorPredictor
     save_checkpoint(root / "untrained.pt", kind="person_detector", config=fresh,
-                    model=detector_from_config(fresh).state_dict(), classes=ck["classes"])
+                    model=person_detector_from_config(fresh).state_dict(), classes=ck["classes"])
     untrained = load_person_predictor(root / "untrained.pt")
     untrained.min_score = 0.01
     ap0 = person_ap(untrained, val)["ap50"]

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from deeperaction.datasets.person_frames import FrameSet, PersonFrames, zoom_crop
+from deeperaction.datasets.person_detector import FrameSet, PersonFrames, zoom_crop
 from deeperaction.errors import InputError
 from deeperaction.metrics.box_ap import binned_ap, box_ap, match_image, score_histograms
 from deeperaction.models.detector import ARCHS
-from deeperaction.models.person_detector import PersonDetectorPredictor, build_person_detector, load_person_predictor
-from deeperaction.train.checkpoint import save_checkpoint
-from deeperaction.train.person_detector import load_persondet_config
+from deeperaction.models.person_detector import build_person_detector
+from deeperaction.tasks.predictors import PersonDetectorPredictor, load_person_predictor
+from deeperaction.models.checkpoint import save_checkpoint
+from deeperaction.train.person_detector import load_person_detector_config
 from deeperaction.video.frames import resize_long
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -77,14 +78,14 @@ def test_training_samples_flip_boxes():
 @pytest.mark.parametrize("arch", ARCHS)
 def test_detector_trains_and_predicts_in_frame_pixels(arch, tmp_path):
     torch.manual_seed(0)
-    net = build_person_detector(arch, "tiny", size=96, fpn_dim=32, width=8)
+    net = build_person_detector(arch=arch, trunk="tiny", size=96, fpn_dim=32, width=8)
     images = [torch.rand(3, 72, 96), torch.rand(3, 72, 96)]
     targets = [{"boxes": torch.tensor([[10.0, 5, 40, 70]]), "labels": torch.tensor([1])},
                {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
     losses = net.train()((images, targets))
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
-    cfg = load_persondet_config(None, [f"persondet.arch={arch}", "persondet.size=96", "persondet.fpn_dim=32",
+    cfg = load_person_detector_config(None, [f"persondet.arch={arch}", "persondet.size=96", "persondet.fpn_dim=32",
                                        "persondet.width=8"])
     path = tmp_path / "m.pt"
     save_checkpoint(path, kind="person_detector", config=cfg, model=net.state_dict(), classes=["bg", "person"])
@@ -102,9 +103,9 @@ def test_detector_trains_and_predicts_in_frame_pixels(arch, tmp_path):
 
 def test_config_errors_name_the_field():
     with pytest.raises(InputError, match="persondet.arch"):
-        load_persondet_config(None, ["persondet.arch=yolo"])
+        load_person_detector_config(None, ["persondet.arch=yolo"])
     with pytest.raises(InputError, match="persondet.size"):
-        load_persondet_config(None, ["persondet.size=16"])
+        load_person_detector_config(None, ["persondet.size=16"])
 
 
 def test_resize_long():
@@ -126,12 +127,12 @@ def test_summary_picks_the_f1_best_score_floor_and_model_keeps_it(tmp_path):
     assert s["f1"] == pytest.approx(0.8) and s["f1_thresh"] == pytest.approx(41 / AP_BINS)
     assert s["ap50"] == pytest.approx(2 / 3) and s["precision"] == pytest.approx(0.4)
 
-    cfg = load_persondet_config(None, [])
+    cfg = load_person_detector_config(None, [])
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in [
         {"kind": "eval", "ap50": 0.5, "f1_thresh": 0.1}, {"kind": "eval", "ap50": 0.7, "f1_thresh": 0.45},
         {"kind": "eval", "ap50": 0.7, "f1_thresh": 0.6}, {"kind": "step", "loss": 1.0}]))
     tuned = calibrated(tmp_path, cfg)
     assert tuned["persondet"]["score_thresh"] == 0.45 and cfg["persondet"]["score_thresh"] == 0.3
-    off = load_persondet_config(None, ["persondet.calibrate=false"])
+    off = load_person_detector_config(None, ["persondet.calibrate=false"])
     assert calibrated(tmp_path, off)["persondet"]["score_thresh"] == 0.3
     assert calibrated(tmp_path / "none", cfg) is cfg  # no evaluation: as configured

@@ -49,14 +49,14 @@ def test_every_problem_is_reported(tmp_path):
 def _loader(name: str):
     """Each shipped config family loads over its own defaults (the `train` subcommand that takes it)."""
     if name.startswith("parts_"):
-        from deeperaction.train.parts import load_parts_config
-        return load_parts_config, lambda c: c["parts"]["kind"] in ("part_state", "video_states", "prior")
+        from deeperaction.train.part_states import load_part_states_config
+        return load_part_states_config, lambda c: c["parts"]["kind"] in ("part_state", "video_states", "prior")
     if name.startswith("partdet_"):
-        from deeperaction.train.parts_detector import load_partdet_config
-        return load_partdet_config, lambda c: c["partdet"]["arch"] in ("fcos", "fasterrcnn")
+        from deeperaction.train.part_detector import load_part_detector_config
+        return load_part_detector_config, lambda c: c["partdet"]["arch"] in ("fcos", "fasterrcnn")
     if name.startswith("persondet_"):
-        from deeperaction.train.person_detector import load_persondet_config
-        return load_persondet_config, lambda c: c["persondet"]["arch"] in ("fcos", "fasterrcnn", "retinanet")
+        from deeperaction.train.person_detector import load_person_detector_config
+        return load_person_detector_config, lambda c: c["persondet"]["arch"] in ("fcos", "fasterrcnn", "retinanet")
     return load_config, lambda c: c["model"]["kind"] in ("video", "skeleton")
 
 

@@ -125,10 +125,10 @@ def test_channels_last_3d_only_for_3d_convolutions():
     from deeperaction.models.skeleton import build_skeleton_classifier
     from deeperaction.train.engine import channels_last_3d
 
-    video = channels_last_3d(build_backbone("tiny3d", 4))
+    video = channels_last_3d(build_backbone(name="tiny3d", num_classes=4))
     convs = [m.weight for m in video.modules() if isinstance(m, torch.nn.Conv3d)]
     assert convs and all(w.is_contiguous(memory_format=torch.channels_last_3d) for w in convs)
-    skel = channels_last_3d(build_skeleton_classifier(4))
+    skel = channels_last_3d(build_skeleton_classifier(num_classes=4))
     assert skel(torch.zeros(2, 1, 16, 20, 3)).shape == (2, 4)
 
 

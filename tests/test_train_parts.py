@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from deeperaction.errors import InputError
-from deeperaction.train.checkpoint import load_checkpoint, resolve_resume, save_checkpoint
+from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
+from deeperaction.train.checkpoint import resolve_resume
 from deeperaction.train.ddp import ShardedSampler
 from deeperaction.train.ema import ModelEMA
 from deeperaction.train.schedule import build_optimizer, build_scheduler, param_groups, warmup_cosine

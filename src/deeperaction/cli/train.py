@@ -38,24 +38,24 @@ def _train(entry: Callable[[], tuple[Callable, Callable]], config: Path, set_: l
 
 
 def _tps_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.action import train_action  # noqa: PLC0415
     from deeperaction.train.config import load_config  # noqa: PLC0415
-    from deeperaction.train.tps import train_tps  # noqa: PLC0415
-    return load_config, train_tps
+    return load_config, train_action
 
 
 def _parts_entry() -> tuple[Callable, Callable]:
-    from deeperaction.train.parts import load_parts_config, train_parts  # noqa: PLC0415
-    return load_parts_config, train_parts
+    from deeperaction.train.part_states import load_part_states_config, train_part_states  # noqa: PLC0415
+    return load_part_states_config, train_part_states
 
 
 def _partdet_entry() -> tuple[Callable, Callable]:
-    from deeperaction.train.parts_detector import load_partdet_config, train_partdet  # noqa: PLC0415
-    return load_partdet_config, train_partdet
+    from deeperaction.train.part_detector import load_part_detector_config, train_part_detector  # noqa: PLC0415
+    return load_part_detector_config, train_part_detector
 
 
 def _persondet_entry() -> tuple[Callable, Callable]:
-    from deeperaction.train.person_detector import load_persondet_config, train_persondet  # noqa: PLC0415
-    return load_persondet_config, train_persondet
+    from deeperaction.train.person_detector import load_person_detector_config, train_person_detector  # noqa: PLC0415
+    return load_person_detector_config, train_person_detector
 
 
 @train_app.command("tps")
@@ -78,7 +78,7 @@ def train_tps_cmd(
 
 @train_app.command("parts")
 def train_parts_cmd(
-    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.parts.PARTS_DEFAULTS."),
+    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.part_states.PARTS_DEFAULTS."),
     set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
 ) -> None:
     """Train a part-level model: the part-state head (parts.kind=part_state), video-level part states
@@ -99,7 +99,7 @@ def train_parts_cmd(
 @train_app.command("partdet")
 def train_partdet_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override "
-                                            "deeperaction.train.parts_detector.PARTDET_DEFAULTS."),
+                                            "deeperaction.train.part_detector.PARTDET_DEFAULTS."),
     set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
 ) -> None:
     """Train the pose-guided part detector (keypoints drawn on person crops -> 10 part boxes); writes
@@ -153,17 +153,18 @@ def cache_cmd(
     def run() -> None:
         from rich.progress import Progress  # noqa: PLC0415
 
+        from deeperaction.datasets.clip_cache import cache_for  # noqa: PLC0415
+        from deeperaction.datasets.tps_folder import train_val_split  # noqa: PLC0415
         from deeperaction.errors import InputError  # noqa: PLC0415
         from deeperaction.train.config import load_config  # noqa: PLC0415
-        from deeperaction.train.tps import prepare_cache, tps_splits  # noqa: PLC0415
 
         cfg = load_config(config, set_ or [])
         if not cfg["data"]["cache"]:
             raise InputError("set data.cache to the cache folder", file=config, field="data.cache")
-        train, val, _ = tps_splits(cfg)
+        split = train_val_split(cfg["data"], cfg["train"]["seed"])
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("decoding", total=len(train) + len(val))
-            cache = prepare_cache(cfg, train + val, lambda i, n: bar.update(task, completed=i))
+            task = bar.add_task("decoding", total=len(split.train) + len(split.val))
+            cache = cache_for(cfg["data"], split.train + split.val, lambda i, n: bar.update(task, completed=i))
         frames = sum(v.n_frames for v in cache.videos)
         console.print(f"cache: {len(cache)} videos, {frames} frames of {cache.size[0]}x{cache.size[1]} "
                       f"({frames * cache.size[0] * cache.size[1] * 3 / 2**30:.2f} GiB) in {cache.folder}",

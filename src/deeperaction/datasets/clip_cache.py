@@ -119,3 +119,10 @@ class ClipCache:
 
     def __len__(self) -> int:
         return len(self.videos)
+
+
+def cache_for(data: dict, items: Sequence, progress: Callable[[int, int], None] | None = None) -> "ClipCache":
+    """Build (or reuse) the clip cache of ``items`` (:class:`~deeperaction.datasets.clips.VideoItem`) as a
+    config's ``data`` section says: at ``cache`` with ``cache_size``, ``cache_step``, ``workers`` decoders."""
+    return build_clip_cache([(it.video_id, it.path) for it in items], data["cache"], tuple(data["cache_size"]),
+                            data["cache_step"], max(1, data["workers"]), progress)

@@ -45,6 +45,14 @@ def _uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor
     return lo + (hi - lo) * torch.rand(n, generator=gen, device=gen.device)
 
 
+def normalize_clips(clips: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, T, H, W, 3)`` -> float ``(B, 3, T, H, W)`` with the Kinetics mean/std, uncropped (part boxes
+    keep their pixel coordinates): the input of the part-state models, in training and in parse alike."""
+    x = clips.float().div_(255.0)
+    x = (x - device_constant(KINETICS_MEAN, x.device)) / device_constant(KINETICS_STD, x.device)
+    return x.permute(0, 4, 1, 2, 3).contiguous()
+
+
 def crop_params(gen: torch.Generator | None, n: int, height: int, width: int, scale: tuple[float, float],
                 ratio: tuple[float, float] = (3 / 4, 4 / 3), flip: float = 0.5,
                 eval_fraction: float = 0.875, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torchvision.models import video as tvv
 
-from deeperaction.errors import InputError
+from deeperaction.models.checkpoint import load_weights
 from deeperaction.models.heads.action import ActionHead
 
 
@@ -98,46 +98,16 @@ def _set(module: nn.Module, path: str, value: nn.Module) -> None:
     setattr(_get(module, ".".join(parents)) if parents else module, last, value)
 
 
-def load_weights(model: torch.nn.Module, path: str | Path, skip_mismatch: bool = True) -> dict[str, list[str]]:
-    """Load a local state dict (a bare one, or a checkpoint holding ``model``/``state_dict``) into ``model``.
-
-    Tensors whose shape differs (e.g. a 400-class Kinetics head for a 10-class task) are skipped when
-    ``skip_mismatch``; returns the ``missing``, ``unexpected`` and ``skipped`` key lists.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("weights file not found", file=path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise InputError(f"not a readable state dict ({type(e).__name__}: {e})", file=path) from None
-    for key in ("model", "state_dict", "model_state"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-            break
-    if not isinstance(state, dict):
-        raise InputError("expected a state dict", file=path)
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    own = model.state_dict()
-    skipped = [k for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
-    if skipped and not skip_mismatch:
-        raise InputError(f"shape mismatch for {', '.join(skipped[:5])}", file=path)
-    for k in skipped:
-        del state[k]
-    res = model.load_state_dict(state, strict=False)
-    if len(res.missing_keys) > len(skipped) + 8 and len(res.missing_keys) > len(own) // 2:
-        raise InputError(f"weights do not fit this model: {len(res.missing_keys)} of {len(own)} tensors "
-                         f"missing (e.g. {res.missing_keys[0]})", file=path)
-    return {"missing": list(res.missing_keys), "unexpected": list(res.unexpected_keys), "skipped": skipped}
-
-
-def build_backbone(name: str, num_classes: int, weights_path: str | Path | None = None, frozen_bn: bool = False,
-                   dropout: float = 0.5) -> nn.Module:
+def build_backbone(*, name: str = "r3d_18", num_classes: int, weights: str | Path | None = None,
+                   frozen_bn: bool = False, dropout: float = 0.5) -> nn.Module:
     """A video classifier ``(B, 3, T, H, W) -> (B, num_classes)`` logits.
 
-    name: a key of :data:`BACKBONES`. weights_path: a local state dict (e.g. torchvision's Kinetics-400
-    file); a classifier of another size is skipped and trained from scratch. frozen_bn: BatchNorm layers
-    become constants (use with pretrained weights and small batches). dropout: before the classifier.
+    name: a key of :data:`BACKBONES`.
+    num_classes: outputs of the classifier.
+    weights: a local state dict (e.g. torchvision's Kinetics-400 file); a classifier of another size is
+        skipped and trained from scratch; None or "" = random initialisation.
+    frozen_bn: BatchNorm layers become constants (with pretrained weights and small batches).
+    dropout: probability before the classifier.
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}")
@@ -148,8 +118,7 @@ def build_backbone(name: str, num_classes: int, weights_path: str | Path | None 
         _set(model, spec.head, ActionHead(old.in_features, num_classes, dropout))
     if name.startswith("mvit") or name == "s3d":
         _get(model, spec.head.rsplit(".", 1)[0])[0].p = dropout  # their own Dropout before the classifier
-    if weights_path:
-        load_weights(model, weights_path)
+    load_weights(model, weights)
     if frozen_bn:
         freeze_batchnorm(model)
     return model

@@ -45,13 +45,15 @@ def resnet18_trunk(in_ch: int = 3) -> tuple[nn.Module, list[int]]:
     return net, [64, 128, 256, 512]
 
 
-def build_detector(arch: str, trunk: str, num_classes: int, size: int, *, in_channels: int = 3, fpn_dim: int = 64,
+def build_detector(*, arch: str, trunk: str, num_classes: int, size: int, in_channels: int = 3, fpn_dim: int = 64,
                    width: int = 32, anchor_base: float | None = None,
                    aspect_ratios: tuple[float, ...] = (0.5, 1.0, 2.0), detections: int = 100,
                    min_score: float = 0.0) -> "Detector":
     """A torchvision detector of ``num_classes`` classes (0 = background) for images of long side ``size``.
 
-    anchor_base: anchor side on the stride-4 level (doubles per level, 5 levels; default ``size / 16``);
+    arch: ``fasterrcnn`` | ``fcos`` | ``retinanet``; trunk: ``tiny`` (5 conv stages) | ``resnet18`` (random
+    init); in_channels: image channels (3, or 3 + heatmaps); fpn_dim: FPN width; width: the tiny trunk's
+    first width; anchor_base: anchor side on the stride-4 level (doubles per level, 5 levels; default ``size / 16``);
     aspect_ratios: anchor height / width (Faster R-CNN, RetinaNet); detections: kept per image;
     min_score: the detector's own score floor.
     """
@@ -84,16 +86,6 @@ def build_detector(arch: str, trunk: str, num_classes: int, size: int, *, in_cha
         det = RetinaNet(backbone, num_classes, anchor_generator=anchors, score_thresh=max(min_score, 0.01),
                         detections_per_img=detections, topk_candidates=300, **common)
     return Detector(det, in_channels, size)
-
-
-def load_weights(model: nn.Module, weights: str | None) -> nn.Module:
-    """Load a local state dict (or a checkpoint holding ``model``) into ``model``; never downloads."""
-    if weights:
-        from deeperaction.train.checkpoint import load_checkpoint
-
-        state = load_checkpoint(weights)
-        model.load_state_dict(state.get("model", state) if isinstance(state, dict) else state)
-    return model
 
 
 class Detector(nn.Module):

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import torch
 
-from deeperaction.models.detector import ARCHS, TRUNKS, Detector, build_detector, images_to_tensors, load_weights
+from deeperaction.models.checkpoint import load_weights
+from deeperaction.models.detector import ARCHS, TRUNKS, Detector, build_detector, images_to_tensors
+from deeperaction.perception.pose_drawing import in_channels
 from deeperaction.schema import PARTS
 
 PartDetector = Detector  # the part detector is a plain :class:`~deeperaction.models.detector.Detector`
-__all__ = ["ARCHS", "TRUNKS", "PartDetector", "build_part_detector", "decode_parts", "images_to_tensors"]
+__all__ = ["ARCHS", "TRUNKS", "PartDetector", "build_part_detector", "decode_parts", "images_to_tensors",
+           "part_detector_from_config"]
 
 
-def build_part_detector(arch: str = "fasterrcnn", trunk: str = "tiny", in_channels: int = 3, crop: int = 128,
+def build_part_detector(*, arch: str = "fasterrcnn", trunk: str = "tiny", in_channels: int = 3, crop: int = 128,
                         fpn_dim: int = 64, width: int = 32, weights: str | None = None) -> Detector:
     """A detector of the 10 parts (labels 1..10 in ``schema.PARTS`` order; 0 = background).
 
@@ -22,9 +25,19 @@ def build_part_detector(arch: str = "fasterrcnn", trunk: str = "tiny", in_channe
     plain) or 3 + J (heatmaps); crop: input side in pixels (images are not resized); fpn_dim: FPN width;
     width: first width of the tiny trunk; weights: local state-dict path to start from.
     """
-    model = build_detector(arch, trunk, len(PARTS) + 1, crop, in_channels=in_channels, fpn_dim=fpn_dim, width=width,
-                           anchor_base=max(4, crop // 16))
-    return load_weights(model, weights)
+    model = build_detector(arch=arch, trunk=trunk, num_classes=len(PARTS) + 1, size=crop, in_channels=in_channels,
+                           fpn_dim=fpn_dim, width=width, anchor_base=max(4, crop // 16))
+    load_weights(model, weights)
+    return model
+
+
+def part_detector_from_config(cfg: dict, weights: str | None = None) -> Detector:
+    """The detector a ``train partdet`` config (or a part-detector model file's) describes; ``weights``:
+    local path, else ``model.weights``."""
+    pc = cfg["partdet"]
+    return build_part_detector(arch=pc["arch"], trunk=pc["trunk"], in_channels=in_channels(pc["mode"]),
+                               crop=pc["crop"], fpn_dim=pc["fpn_dim"], width=pc["width"],
+                               weights=weights if weights is not None else cfg["model"]["weights"])
 
 
 def decode_parts(detections: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:

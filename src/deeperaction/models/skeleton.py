@@ -85,6 +85,10 @@ class SkeletonClassifier(nn.Module):
         return self.fc(x)
 
 
-def build_skeleton_classifier(num_classes: int, width: int = 64, dropout: float = 0.3) -> SkeletonClassifier:
-    """The keypoint classifier; ``width`` channels in the first blocks (64: ~0.3M parameters)."""
+def build_skeleton_classifier(*, num_classes: int, width: int = 64, dropout: float = 0.3) -> SkeletonClassifier:
+    """The keypoint classifier.
+
+    num_classes: action classes; width: channels of the first blocks (64: ~0.3M parameters); dropout:
+    before the classifier.
+    """
     return SkeletonClassifier(num_classes, width, dropout)

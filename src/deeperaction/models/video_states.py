@@ -23,7 +23,12 @@ class VideoStateNet(nn.Module):
         return logits.masked_fill(~self.valid, -1e4)
 
 
-def build_video_state_net(name: str = "tiny3d", weights: str | None = None, frozen_bn: bool = False,
+def build_video_state_net(*, name: str = "tiny3d", weights: str | None = None, frozen_bn: bool = False,
                           dropout: float = 0.5) -> VideoStateNet:
-    """A :func:`build_backbone` classifier with ``10 x MAX_STATES`` outputs, read as per-part logits."""
-    return VideoStateNet(build_backbone(name, len(PARTS) * MAX_STATES, weights, frozen_bn, dropout))
+    """A :func:`build_backbone` classifier with ``10 x MAX_STATES`` outputs, read as per-part logits.
+
+    name: video backbone (:data:`~deeperaction.models.backbones.BACKBONES`); weights: local state dict or
+    None; frozen_bn: constant BatchNorm; dropout: before the classifier.
+    """
+    return VideoStateNet(build_backbone(name=name, num_classes=len(PARTS) * MAX_STATES, weights=weights,
+                                        frozen_bn=frozen_bn, dropout=dropout))

@@ -8,14 +8,26 @@ from pathlib import Path
 from deeperaction.errors import InputError, ProblemList
 
 
-def load_plugin(path: str, kind: str, device: str):
-    """A trained ``kind`` (person | part | state | action) model from ``path`` through ``models.predictors``
-    (imported here, late: torch is only loaded when a trained model is asked for)."""
+def _loaders() -> dict:
+    """Predictor loader of each kind of trained model (imported late: torch loads only when a trained model
+    is asked for)."""
+    from deeperaction.tasks.action_predictors import load_action_predictor
+    from deeperaction.tasks.predictors import load_part_predictor, load_person_predictor, load_state_predictor
+
+    return {"person": load_person_predictor, "part": load_part_predictor, "state": load_state_predictor,
+            "action": load_action_predictor}
+
+
+KINDS = ("person", "part", "state", "action")
+
+
+def load_plugin(path: str | Path, kind: str, device: str):
+    """A trained ``kind`` (:data:`KINDS`) model from ``path``: its predictor, ready for ``parse``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not Path(path).is_file():
         raise InputError(f"no such {kind} model file", file=path)
-    from deeperaction.models import predictors
-
-    return getattr(predictors, f"load_{kind}_predictor")(path, device=device)
+    return _loaders()[kind](path, device=device)
 
 
 BUNDLE_KEYS = ("person_model", "part_model", "state_model", "action_model")

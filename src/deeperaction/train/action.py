@@ -1,5 +1,7 @@
-"""Action recognition as a :class:`~deeperaction.train.engine.Task`: a video backbone on uint8 clips
-(augmented on the device) or the skeleton classifier on keypoint sequences; accuracy by multi-clip testing.
+"""Train the action classifiers (``deeperaction train tps``): a video backbone on uint8 clips (augmented on the
+device) or the skeleton classifier on keypoint sequences, from a Kinetics-TPS folder; accuracy by multi-clip
+testing. :func:`action_task` makes the :class:`~deeperaction.train.engine.Task` of any datasets, and
+:func:`train_action` the whole run from a config (folder -> clip cache -> datasets -> fit).
 
 Datasets yield ``(clip, label)`` for training and ``(clips, label)`` with ``K`` test clips for evaluation:
 video clips are uint8 ``(T, H, W, 3)``, skeletons float ``(M, T, J, 3)`` (normalised, see
@@ -7,26 +9,23 @@ video clips are uint8 ``(T, H, W, 3)``, skeletons float ``(M, T, J, 3)`` (normal
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from deeperaction.datasets.action import SkeletonClips
+from deeperaction.datasets.clip_cache import ClipCache, cache_for
+from deeperaction.datasets.clips import CachedClips, DecodedClips
+from deeperaction.datasets.tps_folder import train_val_split
 from deeperaction.datasets.transforms import augment_clips, augment_skeletons
-from deeperaction.models.backbones import build_backbone
+from deeperaction.models.action import action_model_from_config
 from deeperaction.models.heads.action import multi_clip_scores
-from deeperaction.models.skeleton import build_skeleton_classifier
-from deeperaction.train.engine import Task
-
-
-def build_action_model(cfg: dict, num_classes: int) -> nn.Module:
-    """The classifier ``cfg['model']`` describes (video backbone or skeleton classifier)."""
-    mc = cfg["model"]
-    if mc["kind"] == "skeleton":
-        return build_skeleton_classifier(num_classes, dropout=mc["dropout"])
-    if mc["kind"] != "video":
-        raise ValueError(f"model.kind must be 'video' or 'skeleton', got {mc['kind']!r}")
-    return build_backbone(mc["name"], num_classes, mc["weights"] or None, mc["frozen_bn"], mc["dropout"])
+from deeperaction.train.ddp import DistInfo, barrier, cleanup, init_distributed
+from deeperaction.train.engine import Task, fit, seed_everything
 
 
 def _accuracy_sums(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -45,7 +44,7 @@ def action_task(cfg: dict, train_set: Dataset, val_set: Dataset | None, num_clas
                 model: nn.Module | None = None) -> Task:
     """The :class:`Task` for action classification as ``cfg`` says (``model.kind`` video or skeleton)."""
     dc, mc = cfg["data"], cfg["model"]
-    model = model if model is not None else build_action_model(cfg, num_classes)
+    model = model if model is not None else action_model_from_config(cfg, num_classes)
     smoothing = cfg["optim"]["label_smoothing"]
     channels_last = mc.get("channels_last", False)
 
@@ -81,3 +80,48 @@ def action_task(cfg: dict, train_set: Dataset, val_set: Dataset | None, num_clas
 
     return Task(model=model, train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
                 eval_batch=eval_batch, summarize=_accuracy, best_key="accuracy")
+
+
+def folder_action_task(cfg: dict, info: DistInfo | None = None) -> tuple[Task, list[str]]:
+    """The action-recognition :class:`Task` of the TPS folders ``cfg`` names, and its class names. With
+    ``data.cache`` set, rank 0 builds the cache if needed while the other ranks wait, then every rank reads it."""
+    info = info or DistInfo()
+    dc, tc = cfg["data"], cfg["train"]
+    split = train_val_split(dc, tc["seed"])
+    train, val, classes = split.train, split.val, split.classes
+    common = {"clip_len": dc["clip_len"], "stride": dc["frame_stride"], "test_clips": dc["test_clips"],
+              "seed": tc["seed"]}
+    if cfg["model"]["kind"] == "skeleton":
+        roots = (dc["root"], dc["val_root"] or dc["root"])
+        train_set = SkeletonClips.from_items(roots[0], train, train=True, **common)
+        val_set = SkeletonClips.from_items(roots[1], val, train=False, **common) if val else None
+    elif dc["cache"]:
+        if info.main:
+            cache_for(dc, train + val)
+        barrier()
+        cache = ClipCache(dc["cache"])
+        train_set = CachedClips(cache, train, train=True, **common)
+        val_set = CachedClips(cache, val, train=False, **common) if val else None
+    else:
+        size = tuple(dc["cache_size"])
+        train_set = DecodedClips(train, size, train=True, **common)
+        val_set = DecodedClips(val, size, train=False, **common) if val else None
+    task = action_task(cfg, train_set, val_set, len(classes))
+    task.eval_batch_size = max(1, tc["batch_size"] // max(1, dc["test_clips"]))
+    return task, classes
+
+
+def train_action(cfg: dict, resume: str | None = None) -> dict[str, Any]:
+    """Python twin of ``deeperaction train tps``: train, return the engine's result plus ``classes``."""
+    info = init_distributed()
+    seed_everything(cfg["train"]["seed"])
+    task, classes = folder_action_task(cfg, info)
+    Path(cfg["train"]["out"]).mkdir(parents=True, exist_ok=True)
+    if info.main:
+        (Path(cfg["train"]["out"]) / "classes.txt").write_text("\n".join(classes) + "\n")
+    try:
+        result = fit(task, cfg, resume, info)
+    finally:
+        cleanup()
+    result["classes"] = classes
+    return result

@@ -1,4 +1,5 @@
-"""Checkpoints that resume to the identical next step: weights, optimizer, schedule, EMA, step counters.
+"""Training checkpoints that resume to the identical next step (weights, optimizer, schedule, EMA, step
+counters; written by :func:`deeperaction.models.checkpoint.save_checkpoint`), and the run's ``model.pt``.
 
 Randomness needs no saved state: the engine reseeds from ``(seed, step, rank)`` every step.
 
@@ -7,33 +8,9 @@ evaluation. ``--resume auto`` picks ``last.pt`` in the run folder when there is 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
-import torch
-
-from deeperaction.errors import InputError
-
-
-def save_checkpoint(path: str | Path, **state: Any) -> None:
-    """``torch.save`` to a temporary file then rename, so a kill mid-write leaves the old file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint onto the CPU; a missing or unreadable file is a user error."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("checkpoint not found", file=path)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise InputError(f"not a readable checkpoint ({type(e).__name__}: {e})", file=path) from None
+from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
 
 
 def resolve_resume(resume: str | None, out: str | Path) -> Path | None:

@@ -1,4 +1,6 @@
-"""Training configuration: one DEFAULTS structure (a comment per key), overridden one level deep by YAML.
+"""Training configuration: commented catalogs of every key (a comment per key, once), from which each model
+family declares its defaults (the shared ``optim`` and ``train`` sections plus its own ``data`` keys, ``model``
+keys and family section), overridden one level deep by YAML.
 
 A YAML file names only what differs, section by section (``optim: {lr: 0.01}``); ``--set optim.lr=0.01``
 overrides one key. No inheritance, no includes. Unknown keys and wrong types are user errors (exit 2).
@@ -13,58 +15,86 @@ import yaml
 
 from deeperaction.errors import InputError, ProblemList
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": {
-        "root": "",              # Kinetics-TPS layout: folder with gt_vid_result.json and the videos
-        "val_root": "",          # held-out set in the same layout; "" = split `val_fraction` off `root`
-        "val_fraction": 0.2,     # share of `root` videos held out when `val_root` is "" (stratified by action)
-        "cache": "",             # clip-cache folder (uint8 frames, memory-mapped); "" = decode on the fly
-        "cache_size": [128, 171],  # frame size (height, width) stored in the cache / decoded on the fly
-        "cache_step": 1,         # keep every n-th frame in the cache (saves disk; frame_stride still in source frames)
-        "clip_len": 16,          # frames per clip
-        "frame_stride": 2,       # take every n-th frame inside a clip
-        "crop": 112,             # square training crop, pixels (s3d and mvit need 224)
-        "scale": [0.6, 1.0],     # random-resized-crop area range, fraction of the frame
-        "flip": 0.5,             # horizontal flip probability (left/right parts swap where present)
-        "colour": 0.2,           # colour jitter strength (brightness/contrast/saturation), 0 = off
-        "test_clips": 4,         # clips per video at evaluation (multi-clip testing; scores averaged)
-        "workers": 4,            # DataLoader worker processes per rank (decode or read the cache)
-        "prefetch": 4,           # batches each worker prepares ahead
-    },
-    "model": {
-        "kind": "video",         # "video" (torchvision 3D backbone) | "skeleton" (keypoint sequence classifier)
-        "name": "r3d_18",        # r3d_18 | mc3_18 | r2plus1d_18 | swin3d_t | s3d | mvit_v2_s ... (video kind)
-        "weights": "",           # local state-dict path to start from ("" = random init; never downloaded)
-        "frozen_bn": False,      # freeze BatchNorm statistics and affine (small batches / fine-tuning)
-        "dropout": 0.5,          # dropout before the classifier
-        "channels_last": True,   # channels_last_3d memory format on CUDA (faster convolutions)
-    },
-    "optim": {
-        "name": "sgd",           # "sgd" (momentum, nesterov) | "adamw"
-        "lr": 0.05,              # peak learning rate (for the total batch: batch_size x ranks; not rescaled)
-        "momentum": 0.9,         # SGD momentum
-        "weight_decay": 1e-4,    # on weights only; norms and biases are not decayed
-        "warmup_epochs": 1.0,    # linear warm-up from 1% of lr, in epochs (fractions allowed)
-        "min_lr": 0.0,           # cosine schedule floor, as a fraction of the peak lr
-        "clip_grad": 1.0,        # max global gradient norm, 0 = no clipping
-        "label_smoothing": 0.1,  # cross-entropy label smoothing
-    },
-    "train": {
-        "epochs": 30,            # passes over the training set
-        "batch_size": 16,        # clips per rank per step
-        "seed": 0,               # seeds Python, numpy, torch, the sampler and the augmentation
-        "amp": True,             # bf16 autocast on CUDA (ignored on CPU)
-        "ema": 0.0,              # EMA decay of the weights (e.g. 0.999), 0 = off; evaluated instead when on
-        "out": "runs/tps",       # run folder: config.yaml, metrics.jsonl, last.pt, best.pt
-        "eval_every": 1,         # evaluate every n epochs (and after the last)
-        "log_every": 20,         # steps between metric lines
-        "ckpt_every_steps": 0,   # also checkpoint inside an epoch every n steps (preemptible jobs), 0 = off
-        "deterministic": False,  # torch deterministic algorithms (slower on GPU; exact resume on CPU anyway)
-        "max_steps": 0,          # stop after this many optimizer steps in total (smoke runs), 0 = no limit
-        "progress": True,        # rich progress bar on rank 0 when attached to a terminal
-    },
+DATA: dict[str, Any] = {
+    "root": "",              # Kinetics-TPS layout: folder with gt_vid_result.json (+ gt_part_result.json) and the videos
+    "val_root": "",          # held-out set in the same layout; "" = split `val_fraction` off `root`
+    "val_fraction": 0.2,     # share of `root` videos held out when `val_root` is "" (stratified by action)
+    "cache": "",             # on-disk store of decoded training data (clips, crops or frames; memory-mapped), built once; "" = decode on the fly / keep in memory
+    "cache_size": [128, 171],  # frame size (height, width) stored in the clip cache / decoded on the fly
+    "cache_step": 1,         # keep every n-th frame in the clip cache (saves disk; frame_stride still in source frames)
+    "clip_len": 16,          # frames per clip
+    "frame_stride": 2,       # take every n-th frame inside a clip
+    "crop": 112,             # square training crop, pixels (s3d and mvit need 224)
+    "scale": [0.6, 1.0],     # random-resized-crop area range, fraction of the frame
+    "flip": 0.5,             # horizontal flip probability (left/right parts and joints swap where present)
+    "colour": 0.2,           # colour jitter strength (brightness/contrast/saturation), 0 = off
+    "test_clips": 4,         # clips per video at evaluation (multi-clip testing; scores averaged)
+    "workers": 4,            # DataLoader worker processes per rank (decode or read the cache)
+    "prefetch": 4,           # batches each worker prepares ahead
 }
-"""Every training option, grouped by section; YAML files and ``--set`` override these."""
+"""Every ``data`` key of every model family, with its comment; a family keeps the keys it uses (:func:`section`)."""
+
+MODEL: dict[str, Any] = {
+    "kind": "video",         # "video" (torchvision 3D backbone) | "skeleton" (keypoint sequence classifier)
+    "name": "r3d_18",        # r3d_18 | mc3_18 | r2plus1d_18 | swin3d_t | s3d | mvit_v2_s ... | tiny3d (video backbone)
+    "weights": "",           # local state-dict path to start from ("" = random init; never downloaded)
+    "frozen_bn": False,      # freeze BatchNorm statistics and affine (small batches / fine-tuning)
+    "dropout": 0.5,          # dropout before the classifier
+    "channels_last": True,   # 3-D convolutions in the channels_last_3d memory format on CUDA (faster)
+}
+"""Every ``model`` key shared by families (a family's own architecture keys live in its own section)."""
+
+OPTIM: dict[str, Any] = {
+    "name": "sgd",           # "sgd" (momentum, nesterov) | "adamw"
+    "lr": 0.05,              # peak learning rate (for the total batch: batch_size x ranks; not rescaled)
+    "momentum": 0.9,         # SGD momentum
+    "weight_decay": 1e-4,    # on weights only; norms and biases are not decayed
+    "warmup_epochs": 1.0,    # linear warm-up from 1% of lr, in epochs (fractions allowed)
+    "min_lr": 0.0,           # cosine schedule floor, as a fraction of the peak lr
+    "clip_grad": 1.0,        # max global gradient norm, 0 = no clipping
+    "label_smoothing": 0.1,  # cross-entropy label smoothing (classification losses)
+}
+"""The ``optim`` section every family shares (values may differ per family)."""
+
+TRAIN: dict[str, Any] = {
+    "epochs": 30,            # passes over the training set
+    "batch_size": 16,        # samples per rank per step
+    "seed": 0,               # seeds Python, numpy, torch, the sampler and the augmentation
+    "amp": True,             # bf16 autocast on CUDA (ignored on CPU)
+    "ema": 0.0,              # EMA decay of the weights (e.g. 0.999), 0 = off; evaluated instead when on
+    "out": "runs/tps",       # run folder: config.yaml, metrics.jsonl, last.pt, best.pt (model.pt)
+    "eval_every": 1,         # evaluate every n epochs (and after the last)
+    "log_every": 20,         # steps between metric lines
+    "ckpt_every_steps": 0,   # also checkpoint inside an epoch every n steps (preemptible jobs), 0 = off
+    "deterministic": False,  # torch deterministic algorithms (slower on GPU; exact resume on CPU anyway)
+    "max_steps": 0,          # stop after this many optimizer steps in total (smoke runs), 0 = no limit
+    "progress": True,        # rich progress bar on rank 0 when attached to a terminal
+}
+"""The ``train`` section every family shares (the engine's options)."""
+
+TPS_DATA = ("root", "val_root", "val_fraction", "cache", "workers", "prefetch")
+"""``data`` keys of every family (a Kinetics-TPS folder, its split, the on-disk store, the loader)."""
+CLIP_DATA = ("cache_size", "cache_step", "clip_len", "frame_stride", "test_clips")
+"""``data`` keys of the families that read video clips (action, part states)."""
+
+
+def section(catalog: dict[str, Any], keys: tuple[str, ...], **values: Any) -> dict[str, Any]:
+    """The keys ``keys`` of a catalog (:data:`DATA`, :data:`MODEL`, ...) with their defaults, ``values``
+    replacing some: a family's section, declared once, never mutated."""
+    unknown = set(values) - set(keys)
+    if unknown:
+        raise KeyError(f"values for keys not in the section: {sorted(unknown)}")
+    return {k: copy.deepcopy(values.get(k, catalog[k])) for k in keys}
+
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": section(DATA, TPS_DATA + CLIP_DATA + ("crop", "scale", "flip", "colour")),
+    "model": section(MODEL, tuple(MODEL)),
+    "optim": section(OPTIM, tuple(OPTIM)),
+    "train": section(TRAIN, tuple(TRAIN)),
+}
+"""The action classifiers' options (``deeperaction train tps``), the defaults of :func:`load_config`; the other
+families declare theirs beside their trainer (``PARTS_DEFAULTS``, ``PARTDET_DEFAULTS``, ``PERSONDET_DEFAULTS``)."""
 
 
 def parse_value(text: str) -> Any:

@@ -23,7 +23,7 @@ from deeperaction.errors import InputError
 from deeperaction.train.checkpoint import export_model, load_checkpoint, resolve_resume, save_checkpoint
 from deeperaction.train.config import dump_config
 from deeperaction.train.ddp import (DistInfo, ShardedSampler, all_reduce_sum, cleanup, init_distributed, unwrap,
-                                   wrap_model)
+                                    wrap_model)
 from deeperaction.train.ema import ModelEMA
 from deeperaction.train.logging import GpuIdleMeter, RunLogger, ThroughputMeter
 from deeperaction.train.schedule import build_optimizer, build_scheduler

@@ -17,23 +17,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from deeperaction.datasets.person_frames import PersonFrames, build_frame_set, collate_frames
-from deeperaction.datasets.tps_dataset import tps_items, train_val_items
+from deeperaction.datasets.person_detector import PersonFrames, build_frame_set, collate_frames
+from deeperaction.datasets.tps_folder import tps_items, train_val_split
 from deeperaction.errors import InputError
 from deeperaction.metrics.box_ap import binned_ap, box_ap, match_images, score_histograms
 from deeperaction.models.detector import ARCHS, TRUNKS, images_to_tensors
-from deeperaction.models.person_detector import NMS_IOU, detector_from_config, postprocess
-from deeperaction.train.config import DEFAULTS, load_config
+from deeperaction.models.person_detector import NMS_IOU, person_detector_from_config, postprocess
+from deeperaction.train.config import DATA, MODEL, OPTIM, TPS_DATA, TRAIN, load_config, section
 from deeperaction.train.engine import Task, fit_and_export
 from deeperaction.train.logging import read_metrics
 
 AP_BINS = 200
-PERSONDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
-PERSONDET_DEFAULTS["data"].update(workers=0)  # frames are in memory (or memory-mapped): no decoding workers
-PERSONDET_DEFAULTS["model"].update(channels_last=False, dropout=0.0)
-PERSONDET_DEFAULTS["optim"].update(name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0)
-PERSONDET_DEFAULTS["train"].update(epochs=12, batch_size=16, out="runs/persondet")
-PERSONDET_DEFAULTS["persondet"] = {
+PERSONDET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": section(DATA, TPS_DATA + ("flip", "colour"), workers=0),  # frames in memory: no decoding workers
+    "model": section(MODEL, ("weights",)),
+    "optim": section(OPTIM, tuple(OPTIM), name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0),
+    "train": section(TRAIN, tuple(TRAIN), epochs=12, batch_size=16, out="runs/persondet"),
+    "persondet": {
     "arch": "fcos",           # "fcos" (one stage, faster on CPU) | "fasterrcnn" | "retinanet"
     "trunk": "tiny",          # "tiny" (5 conv stages, CPU-sized) | "resnet18" (torchvision, random init)
     "width": 32,              # first width of the tiny trunk
@@ -43,11 +43,13 @@ PERSONDET_DEFAULTS["persondet"] = {
     "score_thresh": 0.3,      # boxes kept by parse (and counted in recall / precision)
     "match_iou": 0.5,         # a detection is right at IoU >= this (AP50)
     "calibrate": True,        # model.pt keeps the validation F1-best score floor (best epoch) as score_thresh
+    },
 }
-"""DEFAULTS of :mod:`deeperaction.train.config` plus the ``persondet`` section."""
+"""The person detector's options (``deeperaction train persondet``): the shared ``optim``/``train``, the
+``data`` keys it reads and its ``persondet`` section."""
 
 
-def load_persondet_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+def load_person_detector_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """:data:`PERSONDET_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides; checked."""
     cfg = load_config(path, overrides, defaults=PERSONDET_DEFAULTS)
     pc = cfg["persondet"]
@@ -116,14 +118,15 @@ def _contrast(im: torch.Tensor, c: float) -> torch.Tensor:
     return ((im - m) * c + m).clamp_(0, 1)
 
 
-def persondet_task(cfg: dict) -> Task:
+def person_detector_task(cfg: dict) -> Task:
     """The person detector :class:`Task`: annotated frames in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["persondet"], cfg["train"]
-    train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos")
+    split = train_val_split(dc, tc["seed"], val_classes="own")
     cache = dc["cache"] or None  # "" = in memory; else an on-disk frame store in that folder
-    train_set = PersonFrames(build_frame_set(dc["root"], train_items, pc["size"], cache=cache), True, dc["flip"],
+    train_set = PersonFrames(build_frame_set(dc["root"], split.train, pc["size"], cache=cache), True, dc["flip"],
                              pc["zoom"], tc["seed"])
-    val_set = PersonFrames(build_frame_set(val_root, val_items, pc["size"], cache=cache), False) if val_items else None
+    val_set = PersonFrames(build_frame_set(split.val_root, split.val, pc["size"], cache=cache), False) \
+        if split.val else None
     colour = float(dc["colour"])
 
     def prepare(batch, device, gen):
@@ -138,7 +141,7 @@ def persondet_task(cfg: dict) -> Task:
     def loss(losses: dict[str, torch.Tensor], y) -> torch.Tensor:
         return sum(v.float() for v in losses.values())
 
-    return Task(model=detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
+    return Task(model=person_detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
                 eval_batch=lambda net, batch, device: person_box_sums(net, batch, device, pc["match_iou"],
                                                                       pc["score_thresh"]),
                 summarize=person_box_summary, best_key="ap50", collate=collate_frames)
@@ -157,8 +160,8 @@ def calibrated(out: Path, cfg: dict) -> dict:
     return tuned
 
 
-def train_persondet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
+def train_person_detector(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of ``deeperaction train persondet``: fit, then ``OUT/model.pt`` from the best checkpoint
     (score floor calibrated on the validation set, :func:`calibrated`)."""
-    return fit_and_export(lambda info: (persondet_task(cfg), ["__background__", "person"]), cfg, resume,
+    return fit_and_export(lambda info: (person_detector_task(cfg), ["__background__", "person"]), cfg, resume,
                           "person_detector", calibrated)

@@ -30,12 +30,12 @@ def state_valid_mask() -> torch.Tensor:
     return m
 
 
-def video_trunk(name: str = "tiny3d", weights: str | None = None, frozen_bn: bool = False,
+def video_trunk(*, name: str = "tiny3d", weights: str | None = None, frozen_bn: bool = False,
                 layers: int = 3) -> tuple[nn.Module, int, int]:
     """A video backbone cut before its pooling: ``(B, 3, T, H, W) -> (B, C, T', H', W')``; returns the
     trunk, ``C`` and the spatial stride. ``layers``: residual stages kept for r3d/mc3/r2plus1d (3: stride 8,
     4: stride 16); ``tiny3d`` keeps all its convolutions (stride 8)."""
-    net = build_backbone(name, 2, weights or None, frozen_bn)
+    net = build_backbone(name=name, num_classes=2, weights=weights, frozen_bn=frozen_bn)
     if name == "tiny3d":
         convs = list(net.features.children())[:-2]  # drop AdaptiveAvgPool3d and Flatten
         return nn.Sequential(*convs), convs[-3].out_channels, 8
@@ -125,12 +125,19 @@ class PartStateNet(nn.Module):
         return self.head(feats, boxes, mask, action)
 
 
-def build_part_state_net(num_actions: int, trunk: str = "tiny3d", weights: str | None = None,
+def build_part_state_net(*, num_actions: int, trunk: str = "tiny3d", weights: str | None = None,
                          frozen_bn: bool = False, layers: int = 3, dim: int = 128, heads: int = 4,
                          attn_layers: int = 1, dropout: float = 0.1, action_dropout: float = 0.3,
                          use_action: bool = True) -> PartStateNet:
-    """The part-state model: ``trunk`` backbone (local ``weights`` optional) cut after ``layers`` stages,
-    a head of width ``dim`` with ``heads`` attention heads in ``attn_layers`` layers."""
-    net, channels, stride = video_trunk(trunk, weights, frozen_bn, layers)
+    """The part-state model of the 1st-place Kinetics-TPS report: RoI features of the person and its parts
+    on a video trunk, related by self-attention, one state classifier per part.
+
+    num_actions: action classes (the head is told the video's action; one extra id = unknown).
+    trunk: video backbone cut before pooling (tiny3d, r3d_18, mc3_18, r2plus1d_18); weights: its local state
+        dict or None; frozen_bn: constant BatchNorm; layers: residual stages kept (3: stride 8).
+    dim: token width; heads: attention heads; attn_layers: attention layers; dropout: in the head.
+    action_dropout: share of training samples whose action is hidden; use_action: feed the action at all.
+    """
+    net, channels, stride = video_trunk(name=trunk, weights=weights, frozen_bn=frozen_bn, layers=layers)
     return PartStateNet(net, channels, stride, num_actions, dim=dim, heads=heads, layers=attn_layers,
                         dropout=dropout, action_dropout=action_dropout, use_action=use_action)

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, build_once, store_folder
 from deeperaction.datasets.clips import VideoItem
-from deeperaction.datasets.parts import read_part_table
+from deeperaction.datasets.part_states import read_part_table
 from deeperaction.errors import InputError
 from deeperaction.video.frames import resize_long
 from deeperaction.video.reader import read_frames

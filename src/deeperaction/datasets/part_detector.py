@@ -3,7 +3,7 @@ of a Kinetics-TPS GT folder (TPS annotates every 5th frame), the person's keypoi
 in crop pixels.
 
 Keypoints come from ``labels/V.npz`` / ``keypoints/V.npy`` beside the videos (what ``deeperaction synth``
-writes; see :func:`deeperaction.datasets.tps_dataset.read_keypoints`): each GT person takes the skeleton
+writes; see :func:`deeperaction.datasets.tps_folder.read_keypoints`): each GT person takes the skeleton
 whose keypoint box overlaps its box most (rows with none overlapping are dropped). A sample adds Gaussian
 noise of ``kp_noise`` frame pixels to the keypoints (the stand-in for a pose estimator), may be mirrored
 (left/right parts AND joints swap), then gets the pose drawn on it (:func:`draw_pose`). Frames are
@@ -22,13 +22,13 @@ from torch.utils.data import Dataset
 
 from deeperaction.datasets.array_store import ArrayStore, ArrayWriter, build_once, store_folder
 from deeperaction.datasets.clips import VideoItem
-from deeperaction.datasets.parts import PART_FLIP, read_part_table
-from deeperaction.datasets.tps_dataset import read_keypoints
+from deeperaction.datasets.part_states import PART_FLIP, read_part_table
+from deeperaction.datasets.tps_folder import read_keypoints
 from deeperaction.datasets.transforms import JOINT_FLIP
 from deeperaction.errors import InputError
 from deeperaction.metrics.iou import box_iou_rows
-from deeperaction.models.pose_guided import crop_params, crop_people, draw_pose, flip_crop, to_crop
 from deeperaction.perception.parts_from_pose import part_boxes
+from deeperaction.perception.pose_drawing import crop_params, crop_people, draw_pose, flip_crop, to_crop
 from deeperaction.schema import PARTS
 from deeperaction.video.reader import read_frames
 

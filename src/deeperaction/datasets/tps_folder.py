@@ -1,5 +1,6 @@
-"""Action-recognition data from the Kinetics-TPS layout: ``gt_vid_result.json`` ({video: action}) beside
-the videos (files or frame folders), with optional keypoint sequences for the skeleton classifier.
+"""A Kinetics-TPS folder as training items: ``gt_vid_result.json`` ({video: action}) beside the videos (files
+or frame folders), optional keypoint sequences, and its split into training and held-out videos (shared by
+every model family's datasets).
 
 Where a video may be, for ``ROOT`` and video id ``V`` (first match wins): ``V.EXT`` or a frame folder
 ``V/`` (``img_00001.jpg`` ...) in ``ROOT/videos``, ``ROOT/frames``, ``ROOT``, the ``videos/`` folder of
@@ -11,18 +12,15 @@ up to three parents of ``ROOT`` (the synthetic generator's ``OUT/annotations/tps
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from deeperaction.datasets.clips import VideoItem
-from deeperaction.datasets.transforms import normalize_skeletons
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.jsonio import load_json
 from deeperaction.schema import JOINTS
-from deeperaction.video.reader import sample_clip_indices
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 FRAME_EXTS = (".jpg", ".jpeg", ".png")
@@ -122,51 +120,28 @@ def read_keypoints(root: str | Path, item: VideoItem) -> np.ndarray:
     return kp.astype(np.float32)
 
 
-class SkeletonClips(Dataset):
-    """Keypoint clips: training items ``(M, T, J, 3)`` normalised (one random window); evaluation items
-    ``(K, M, T, J, 3)``; the ``persons`` most confident persons of the video, zero-padded."""
+@dataclass
+class Split:
+    """Training and held-out videos of a config's ``data`` section, the held-out folder and the class list."""
 
-    def __init__(self, sequences: list[np.ndarray], labels: list[int], clip_len: int = 32, stride: int = 1,
-                 persons: int = 2, train: bool = True, test_clips: int = 4, seed: int = 0):
-        self.seqs = []
-        for kp in sequences:  # (T, M, J, 3) -> (persons, T, J, 3) by total confidence
-            order = np.argsort(-kp[..., 2].sum(axis=(0, 2)), kind="stable")[:persons]
-            sel = kp[:, order].transpose(1, 0, 2, 3)
-            pad = np.zeros((persons - len(order), *sel.shape[1:]), np.float32)
-            self.seqs.append(np.concatenate([sel, pad]))
-        self.labels, self.clip_len, self.stride, self.train = labels, clip_len, stride, train
-        self.test_clips, self.seed, self.epoch = test_clips, seed, 0
-
-    @classmethod
-    def from_items(cls, root: str | Path, items: list[VideoItem], **kw) -> "SkeletonClips":
-        return cls([read_keypoints(root, it) for it in items], [it.label for it in items], **kw)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        seq = self.seqs[i]
-        if self.train:
-            rng = np.random.default_rng([self.seed, self.epoch, i])
-            idx = sample_clip_indices(seq.shape[1], self.clip_len, self.stride, 1, "random", rng)
-        else:
-            idx = sample_clip_indices(seq.shape[1], self.clip_len, self.stride, self.test_clips, "uniform")
-        clips = np.stack([normalize_skeletons(seq[:, row]) for row in idx])
-        out = torch.from_numpy(clips)
-        return (out[0] if self.train else out), self.labels[i]
+    train: list[VideoItem]
+    val: list[VideoItem]
+    val_root: str
+    classes: list[str]
 
 
-def train_val_items(data: dict, seed: int, needs: str = "videos") -> tuple[list[VideoItem], str, list[VideoItem]]:
-    """Training items, validation root and validation items of a config's ``data`` section: ``val_root``
-    when set, else a stratified ``val_fraction`` of ``root`` (``needs``: what the folder must hold, for the
-    error when ``root`` is unset)."""
+def train_val_split(data: dict, seed: int, *, needs: str = "videos", val_classes: str = "train") -> Split:
+    """``data.val_root`` when set, else a stratified ``data.val_fraction`` of ``data.root`` (``seed``).
+
+    needs: what the folder must hold (for the error when ``root`` is unset). val_classes: ``train`` (held-out
+    videos labelled with the training classes; an action outside them is an error) or ``own`` (any actions:
+    for models that do not predict the action).
+    """
     if not data["root"]:
-        raise InputError(f"set data.root to a Kinetics-TPS GT folder (gt_*_result.json + {needs})", field="data.root")
-    items, _ = tps_items(data["root"])
+        raise InputError(f"set data.root to a Kinetics-TPS folder (gt_vid_result.json + {needs})", field="data.root")
+    items, classes = tps_items(data["root"])
     if data["val_root"]:
-        return items, data["val_root"], tps_items(data["val_root"])[0]
-    train_items, val_items = split_items(items, data["val_fraction"], seed)
-    return train_items, data["root"], val_items
+        val, _ = tps_items(data["val_root"], classes if val_classes == "train" else None)
+        return Split(items, val, data["val_root"], classes)
+    train, val = split_items(items, data["val_fraction"], seed)
+    return Split(train, val, data["root"], classes)

@@ -1,13 +1,13 @@
-"""Train the part-level models of the Kinetics-TPS winning reports from a config: the learned part-state
+"""Train the part-state models of the Kinetics-TPS winning reports from a config: the learned part-state
 head (``parts.kind: part_state``), the video-level part states (``video_states``) and the frequency prior
-(``prior``, counted, not trained). Data: a TPS GT folder (``data.root``, ``data.val_root``) + its videos.
+(``prior``, counted, not trained). Data: a TPS GT folder (``data.root``, ``data.val_root``) + its videos
+(:mod:`deeperaction.datasets.part_states`); networks: :mod:`deeperaction.models.part_states`.
 
 Each run writes ``OUT/model.pt`` (``{"kind", "config", "classes", "model"}``, best evaluation's weights)
-or ``OUT/prior.json``, which :func:`deeperaction.models.predictors.load_state_predictor` loads.
+or ``OUT/prior.json``, which :func:`deeperaction.tasks.predictors.load_state_predictor` loads.
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +15,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deeperaction.datasets.clip_cache import ClipCache
-from deeperaction.datasets.parts import IGNORE, PartStateClips, read_part_table
-from deeperaction.datasets.parts_video import VideoStateClips, video_state_targets
+from deeperaction.datasets.clip_cache import ClipCache, cache_for
+from deeperaction.datasets.part_states import (IGNORE, PartStateClips, PartTable, VideoStateClips, read_part_table,
+                                               video_state_targets)
+from deeperaction.datasets.tps_folder import train_val_split
+from deeperaction.datasets.transforms import normalize_clips
 from deeperaction.errors import InputError
-from deeperaction.models.heads.part_state import build_part_state_net
+from deeperaction.models.part_states import KINDS as PART_KINDS
+from deeperaction.models.part_states import part_states_from_config
 from deeperaction.models.prior import FrequencyPrior
-from deeperaction.models.video_states import build_video_state_net
-from deeperaction.train.config import DEFAULTS, load_config
+from deeperaction.train.config import CLIP_DATA, DATA, MODEL, OPTIM, TPS_DATA, TRAIN, load_config, section
 from deeperaction.train.ddp import barrier
 from deeperaction.train.engine import Task, fit_and_export
-from deeperaction.datasets.tps_dataset import tps_items
-from deeperaction.train.tps import prepare_cache, tps_splits
+from deeperaction.video.reader import probe
 
-PART_KINDS = ("part_state", "video_states", "prior")
-PARTS_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
-PARTS_DEFAULTS["data"].update(clip_len=8, frame_stride=2, flip=0.5, colour=0.0)
-PARTS_DEFAULTS["model"].update(name="r3d_18", dropout=0.1)
-PARTS_DEFAULTS["optim"].update(name="adamw", lr=1e-3, weight_decay=0.01, label_smoothing=0.0)
-PARTS_DEFAULTS["parts"] = {
+PARTS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": section(DATA, TPS_DATA + CLIP_DATA + ("flip",), clip_len=8, frame_stride=2),
+    "model": section(MODEL, ("name", "weights", "frozen_bn", "dropout", "channels_last"), dropout=0.1),
+    "optim": section(OPTIM, tuple(OPTIM), name="adamw", lr=1e-3, weight_decay=0.01, label_smoothing=0.0),
+    "train": section(TRAIN, tuple(TRAIN)),
+    "parts": {
     "kind": "part_state",     # "part_state" (RoI head) | "video_states" (video classifier) | "prior" (counts)
     "layers": 3,              # residual stages of r3d/mc3/r2plus1d kept for RoIAlign (3: stride 8, 4: 16)
     "dim": 128,               # token width of the part-state head
@@ -42,26 +43,19 @@ PARTS_DEFAULTS["parts"] = {
     "roi": 3,                 # RoIAlign output side (cells), averaged after pooling
     "action_dropout": 0.3,    # share of training samples whose action is hidden ("unknown" id)
     "use_action": True,       # feed the (predicted) action class to the head
+    },
 }
-"""DEFAULTS of :mod:`deeperaction.train.config` plus the ``parts`` section (and part-friendly data/optim)."""
+"""The part-state models' options (``deeperaction train parts``): the shared ``optim``/``train``, the ``data``
+and ``model`` keys they read and the ``parts`` section."""
 
 
-def load_parts_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+def load_part_states_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """:data:`PARTS_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides."""
     cfg = load_config(path, overrides, defaults=PARTS_DEFAULTS)
     if cfg["parts"]["kind"] not in PART_KINDS:
         raise InputError(f"must be one of {', '.join(PART_KINDS)}, got {cfg['parts']['kind']!r}",
                          file=path, field="parts.kind")
     return cfg
-
-
-def normalize_clips(clips: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(B, T, H, W, 3)`` -> float ``(B, 3, T, H, W)`` with the Kinetics mean/std (no crop: boxes stay)."""
-    from deeperaction.datasets.transforms import KINETICS_MEAN, KINETICS_STD, device_constant
-
-    x = clips.float().div_(255.0)
-    x = (x - device_constant(KINETICS_MEAN, x.device)) / device_constant(KINETICS_STD, x.device)
-    return x.permute(0, 4, 1, 2, 3).contiguous()
 
 
 def state_loss(logits: torch.Tensor, states: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
@@ -87,19 +81,18 @@ def state_summary(s: dict[str, float]) -> dict[str, float]:
 
 
 def _sizes(cache: ClipCache) -> dict[str, tuple[int, int]]:
-    from deeperaction.video.reader import probe
-
     return {v.id: (probe(v.source).width, probe(v.source).height) for v in cache.videos}
 
 
-def parts_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
+def part_states_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
     """The :class:`Task` of ``parts.kind`` (part_state or video_states) and the action classes."""
-    dc, mc, pc, tc = cfg["data"], cfg["model"], cfg["parts"], cfg["train"]
+    dc, pc, tc = cfg["data"], cfg["parts"], cfg["train"]
     if not dc["cache"]:
         raise InputError("part models read clips from the clip cache: set data.cache", field="data.cache")
-    train_items, val_items, classes = _splits(cfg)
+    split = train_val_split(dc, tc["seed"], val_classes="own")
+    train_items, val_items, classes = split.train, split.val, split.classes
     if info is None or info.main:
-        prepare_cache(cfg, train_items + val_items)
+        cache_for(dc, train_items + val_items)
     barrier()
     cache = ClipCache(dc["cache"])
     val_root = dc["val_root"] or dc["root"]
@@ -113,9 +106,7 @@ def parts_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
                                    train=True, flip=dc["flip"], seed=tc["seed"])
         val_set = PartStateClips(cache, _subset(vtable, val_ids), sizes, dc["clip_len"], dc["frame_stride"],
                                  train=False) if val_ids else None
-        model = build_part_state_net(len(classes), mc["name"], mc["weights"] or None, mc["frozen_bn"],
-                                     pc["layers"], pc["dim"], pc["heads"], pc["attn_layers"], mc["dropout"],
-                                     pc["action_dropout"], pc["use_action"])
+        model = part_states_from_config(cfg, len(classes))
 
         def prepare(batch, device, gen):
             (clips, boxes, mask, action), y = batch
@@ -135,7 +126,7 @@ def parts_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
                                     dc["test_clips"], tc["seed"])
         val_set = VideoStateClips(cache, val_items, targets, dc["clip_len"], dc["frame_stride"], False,
                                   dc["test_clips"], tc["seed"]) if val_items else None
-        model = build_video_state_net(mc["name"], mc["weights"] or None, mc["frozen_bn"], mc["dropout"])
+        model = part_states_from_config(cfg, len(classes))
 
         def prepare(batch, device, gen):
             clips, y = batch
@@ -159,21 +150,7 @@ def parts_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
     return task, classes
 
 
-def _splits(cfg: dict):
-    """Like :func:`tps_splits`, but a held-out folder may hold actions the training set lacks (their
-    samples get the "unknown" action id; the item labels are not used by part models)."""
-    dc = cfg["data"]
-    if not dc["val_root"]:
-        return tps_splits(cfg)
-    if not dc["root"]:
-        raise InputError("set data.root to a Kinetics-TPS folder (gt_vid_result.json + videos)", field="data.root")
-    train, classes = tps_items(dc["root"])
-    return train, tps_items(dc["val_root"])[0], classes
-
-
 def _subset(table, ids: set[str]):
-    from deeperaction.datasets.parts import PartTable
-
     keep_v = np.array([v in ids for v in table.video_ids])
     rows = keep_v[table.video]
     return PartTable(table.video_ids, table.video[rows], table.frame[rows], table.boxes[rows], table.mask[rows],
@@ -197,8 +174,8 @@ def train_prior(cfg: dict) -> dict[str, Any]:
     return result
 
 
-def train_parts(cfg: dict, resume: str | None = None) -> dict[str, Any]:
+def train_part_states(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of a ``train parts`` run: fit, then write ``OUT/model.pt`` from the best checkpoint."""
     if cfg["parts"]["kind"] == "prior":
         return train_prior(cfg)
-    return fit_and_export(lambda info: parts_task(cfg, info), cfg, resume, cfg["parts"]["kind"])
+    return fit_and_export(lambda info: part_states_task(cfg, info), cfg, resume, cfg["parts"]["kind"])

@@ -1,10 +1,11 @@
-"""Trained models for ``deeperaction parse --state-model/--part-model/--action-model`` (contract in
-docs/parse.md); ``load_{state,part,action}_predictor(path, device)`` by kind.
+"""Inference adapters of the trained part-level models for ``deeperaction parse`` (contract in docs/parse.md):
+each reads the video and rewrites a :class:`~deeperaction.schema.VideoParse` (or finds people in a frame).
 
-State models: ``prior.json`` (frequency prior), ``model.pt`` of ``part_state`` (RoI head; reads the clip
-around each parsed frame) or ``video_states`` (video classifier, broadcast). Action models: see
-:mod:`deeperaction.models.action_predictors` (re-exported here).
-Part models: ``model.pt`` of ``deeperaction train partdet`` (kind ``part_detector``), run before the state model.
+State models (``--state-model``): ``prior.json`` (frequency prior), ``model.pt`` of ``part_state`` (RoI head;
+reads the clip around each parsed frame) or ``video_states`` (video classifier, broadcast). Part models
+(``--part-model``): ``model.pt`` of ``deeperaction train partdet``, run before the state model. Person
+models (``--person-model``): ``model.pt`` of ``deeperaction train persondet``. Action models:
+:mod:`deeperaction.tasks.action_predictors`. The networks come from the builders of :mod:`deeperaction.models`.
 """
 from __future__ import annotations
 
@@ -13,19 +14,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deeperaction.datasets.transforms import normalize_clips
 from deeperaction.errors import InputError
 from deeperaction.kinematics.vocab import PART_STATES
-from deeperaction.models.model_file import load_model_checkpoint
+from deeperaction.models.checkpoint import load_model_file
+from deeperaction.models.detector import images_to_tensors
+from deeperaction.models.heads.part_state import roi_features
+from deeperaction.models.part_detector import decode_parts, part_detector_from_config
+from deeperaction.models.part_states import part_states_from_config
+from deeperaction.models.person_detector import NMS_IOU, person_detector_from_config, postprocess
 from deeperaction.models.prior import FrequencyPrior
-from deeperaction.schema import PARTS, VideoParse
+from deeperaction.perception.pose_drawing import crop_params, crop_people, draw_pose, from_crop, to_crop
+from deeperaction.schema import PARTS, PartDet, VideoParse
+from deeperaction.video.frames import resize_long
 from deeperaction.video.reader import probe, read_frames, sample_clip_indices
 
 CHUNK = 16  # clips per forward pass
 
 
 def _norm(clips: np.ndarray, device: torch.device) -> torch.Tensor:
-    from deeperaction.train.parts import normalize_clips
-
     return normalize_clips(torch.from_numpy(np.ascontiguousarray(clips)).to(device))
 
 
@@ -45,13 +52,9 @@ class PartStatePredictor:
     known class; else "unknown") is fed to the head, so run the action model first when there is one."""
 
     def __init__(self, ck: dict, device: str = "cpu"):
-        from deeperaction.models.heads.part_state import build_part_state_net
-
         cfg, self.classes = ck["config"], list(ck["classes"])
-        mc, pc, dc = cfg["model"], cfg["parts"], cfg["data"]
-        self.net = build_part_state_net(len(self.classes), mc["name"], None, mc["frozen_bn"], pc["layers"], pc["dim"],
-                                        pc["heads"], pc["attn_layers"], mc["dropout"], pc["action_dropout"],
-                                        pc["use_action"])
+        dc = cfg["data"]
+        self.net = part_states_from_config(cfg, len(self.classes), weights="")
         self.net.load_state_dict(ck["model"])
         self.device = torch.device(device)
         self.net.to(self.device).eval()
@@ -92,8 +95,6 @@ class PartStatePredictor:
                     q = PARTS.index(name)
                     boxes[r, q + 1], mask[r, q] = det.boxes[0], True
             boxes *= scale
-            from deeperaction.models.heads.part_state import roi_features
-
             sel = torch.tensor([k for k, _, _ in people], device=self.device)
             b = torch.from_numpy(boxes).to(self.device)
             feats = roi_features(fmap[sel], b, self.net.stride, self.net.roi)
@@ -108,11 +109,9 @@ class VideoStatePredictor:
     """Video-level part states: one answer per part for the whole video, broadcast to every person."""
 
     def __init__(self, ck: dict, device: str = "cpu"):
-        from deeperaction.models.video_states import build_video_state_net
-
         cfg = ck["config"]
-        mc, dc = cfg["model"], cfg["data"]
-        self.net = build_video_state_net(mc["name"], None, mc["frozen_bn"], mc["dropout"])
+        dc = cfg["data"]
+        self.net = part_states_from_config(cfg, 0, weights="")
         self.net.load_state_dict(ck["model"])
         self.device = torch.device(device)
         self.net.to(self.device).eval()
@@ -140,7 +139,7 @@ def load_state_predictor(path: str | Path, device: str = "cpu"):
     path = Path(path)
     if path.suffix == ".json":
         return FrequencyPrior.load(path)
-    ck = load_model_checkpoint(path)
+    ck = load_model_file(path)
     kind = ck.get("kind")
     if kind == "part_state":
         return PartStatePredictor(ck, device)
@@ -155,11 +154,9 @@ class PartDetectorPredictor:
     its geometric box (or stays absent). States of kept parts are kept, new parts get "none"."""
 
     def __init__(self, ck: dict, device: str = "cpu"):
-        from deeperaction.train.parts_detector import build_from_config
-
         self.cfg = ck["config"]
         self.pc = self.cfg["partdet"]
-        self.net = build_from_config(self.cfg, weights="")
+        self.net = part_detector_from_config(self.cfg, weights="")
         self.net.load_state_dict(ck["model"])
         self.device = torch.device(device)
         self.net.to(self.device).eval()
@@ -169,9 +166,6 @@ class PartDetectorPredictor:
                ) -> tuple[np.ndarray, np.ndarray]:
         """Part boxes ``(P, 10, 4)`` (frame pixels) and scores ``(P, 10)`` of the people of RGB ``frames``
         (``boxes[f] (P_f, 4)``, ``keypoints[f] (P_f, J, 3)``), people in frame order, batched."""
-        from deeperaction.models.part_detector import decode_parts, images_to_tensors
-        from deeperaction.models.pose_guided import crop_params, crop_people, draw_pose, from_crop, to_crop
-
         pc, size = self.pc, self.pc["crop"]
         params = [crop_params(b, pc["enlarge"]) for b in boxes]
         crops = np.concatenate([crop_people(f, p, size) for f, p in zip(frames, params)])
@@ -188,8 +182,6 @@ class PartDetectorPredictor:
         return from_crop(np.concatenate(out_b), params, size), np.concatenate(out_s)
 
     def predict_parts(self, video_path: str | Path, parse: VideoParse) -> None:
-        from deeperaction.schema import PartDet
-
         w, h = parse.size
         rows = [i for i, fp in enumerate(parse.frames) if any(p.keypoints is not None for p in fp.persons)]
         for c0 in range(0, len(rows), CHUNK):  # decode a chunk of parsed frames at a time
@@ -214,15 +206,41 @@ class PartDetectorPredictor:
 
 def load_part_predictor(path: str | Path, device: str = "cpu") -> PartDetectorPredictor:
     """A part-box predictor from a ``deeperaction train partdet`` ``model.pt`` (kind ``part_detector``)."""
-    ck = load_model_checkpoint(path, "part_detector", "a part detector", "deeperaction train partdet")
+    ck = load_model_file(path, "part_detector", "a part detector", "deeperaction train partdet")
     return PartDetectorPredictor(ck, device)
 
 
-# action models live in action_predictors.py; re-exported for load_plugin (load_{kind}_predictor)
-from deeperaction.models.action_predictors import (ActionPredictor, EnsembleActionPredictor,  # noqa: E402
-                                                   load_action_predictor, skeleton_clips)
-from deeperaction.models.person_detector import PersonDetectorPredictor, load_person_predictor  # noqa: E402
+class PersonDetectorPredictor:
+    """``predictor(rgb) -> (boxes (N, 4), scores (N,))`` in frame pixels (the
+    :class:`~deeperaction.perception.detect_person.PersonDetector` interface), boxes scoring at least
+    ``min_score`` (default: the config's ``persondet.score_thresh``), after NMS at ``nms_iou``."""
 
-__all__ = ["PartStatePredictor", "VideoStatePredictor", "PartDetectorPredictor", "ActionPredictor",
-           "EnsembleActionPredictor", "load_state_predictor", "load_part_predictor", "load_action_predictor",
-           "skeleton_clips", "PersonDetectorPredictor", "load_person_predictor"]
+    def __init__(self, ck: dict, device: str = "cpu", min_score: float | None = None, nms_iou: float = NMS_IOU):
+        self.cfg = ck["config"]
+        self.pc = self.cfg["persondet"]
+        self.net = person_detector_from_config(self.cfg, weights="")
+        self.net.load_state_dict(ck["model"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+        self.min_score = float(self.pc["score_thresh"] if min_score is None else min_score)
+        self.nms_iou = float(nms_iou)
+
+    @torch.no_grad()
+    def detect_batch(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Boxes and scores of each RGB frame (any sizes), in its own pixels."""
+        resized = [resize_long(f, self.pc["size"]) for f in frames]
+        images = images_to_tensors([torch.from_numpy(np.ascontiguousarray(r)).to(self.device) for r, _ in resized])
+        out = []
+        for (_, s), d in zip(resized, self.net(images)):
+            boxes, scores = postprocess(d, self.min_score, self.nms_iou)
+            out.append((boxes / s, scores))
+        return out
+
+    def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.detect_batch([rgb])[0]
+
+
+def load_person_predictor(path: str | Path, device: str = "cpu") -> PersonDetectorPredictor:
+    """The person detector of a ``deeperaction train persondet`` ``model.pt`` (kind ``person_detector``)."""
+    ck = load_model_file(path, "person_detector", "a person detector", "deeperaction train persondet")
+    return PersonDetectorPredictor(ck, device)

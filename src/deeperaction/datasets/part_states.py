@@ -1,5 +1,7 @@
 """Part-state training data from the Kinetics-TPS layout: one sample per annotated (frame, person) with the
-person box, the 10 part boxes, their state ids and the video's action; clips come from the clip cache.
+person box, the 10 part boxes, their state ids and the video's action (the RoI head); or per video, the most
+frequent state of each part over its annotated persons and frames (video-level states, 2nd-place report,
+a target for a video classifier whose answer is broadcast). Clips come from the clip cache.
 
 Any TPS GT folder works (``gt_vid_result.json`` + ``gt_part_result.json`` beside the videos, as
 ``deeperaction synth`` writes them). Boxes are kept in the source video's pixels and scaled to the cache
@@ -16,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from deeperaction.datasets.clip_cache import ClipCache
+from deeperaction.datasets.clips import CachedClips, VideoItem
 from deeperaction.datasets.transforms import _swap_index
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.kinetics_tps import read_tps
@@ -139,3 +142,31 @@ class PartStateClips(Dataset):
         x = (torch.from_numpy(np.ascontiguousarray(clip)), torch.from_numpy(boxes.astype(np.float32)),
              torch.from_numpy(mask.copy()), int(t.action[i]))
         return x, torch.from_numpy(states.copy())
+
+
+def video_state_targets(table: PartTable) -> dict[str, np.ndarray]:
+    """``{video: (10,) state ids}``: most frequent state of each part (ties: lower id); IGNORE if unseen."""
+    V, P = len(table.video_ids), len(PARTS)
+    counts = np.zeros((V, P, MAX_STATES), np.int64)
+    v = np.repeat(table.video, P)
+    p = np.tile(np.arange(P), len(table.video))
+    s = table.states.reshape(-1)
+    ok = s != IGNORE
+    np.add.at(counts, (v[ok], p[ok], s[ok]), 1)
+    best = np.where(counts.sum(-1) > 0, counts.argmax(-1), IGNORE)
+    return {vid: best[i] for i, vid in enumerate(table.video_ids)}
+
+
+class VideoStateClips(CachedClips):
+    """Clips of whole videos (one random clip when training, ``test_clips`` uniform ones otherwise) with the
+    video's ``(10,)`` state targets (no flip: the targets would need their left/right swapped)."""
+
+    def __init__(self, cache: ClipCache, items: list[VideoItem], targets: dict[str, np.ndarray], clip_len: int = 8,
+                 stride: int = 2, train: bool = True, test_clips: int = 4, seed: int = 0):
+        super().__init__(cache, items, clip_len, stride, train, test_clips, seed)
+        full = np.full(len(PARTS), IGNORE, np.int64)
+        self.targets = [torch.from_numpy(np.asarray(targets.get(it.video_id, full), np.int64)) for it in items]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        clips, _ = super().__getitem__(i)
+        return clips, self.targets[i]

@@ -1,6 +1,7 @@
-"""Trained action models for ``parse --action-model``: a ``deeperaction train tps`` checkpoint (video or
-skeleton kind; ``classes.txt`` beside it) or an ensemble file ``{"kind": "ensemble", "models": [paths],
-"weights": [w]}`` (paths relative to it)."""
+"""Inference adapters of trained action models for ``parse --action-model``: a ``deeperaction train tps``
+checkpoint (video or skeleton kind; ``classes.txt`` beside it) or an ensemble file ``{"kind": "ensemble",
+"models": [paths], "weights": [w]}`` (paths relative to it). The networks come from
+:func:`deeperaction.models.action.action_model_from_config`."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deeperaction.datasets.transforms import augment_clips, normalize_skeletons
 from deeperaction.errors import InputError
-from deeperaction.models.model_file import load_model_checkpoint
+from deeperaction.models.action import action_model_from_config
+from deeperaction.models.checkpoint import load_model_file
+from deeperaction.models.ensemble import ensemble_scores
+from deeperaction.models.heads.action import multi_clip_scores
 from deeperaction.schema import JOINTS, VideoParse
 from deeperaction.video.reader import probe, read_frames, sample_clip_indices
 
@@ -20,29 +25,23 @@ class ActionPredictor:
     the parse (skeleton kind; persons with the most confident keypoints, frames interpolated)."""
 
     def __init__(self, path: Path, device: str = "cpu"):
-        from deeperaction.train.action import build_action_model
-
-        ck = load_model_checkpoint(path)
+        ck = load_model_file(path)
         self.cfg = cfg = ck["config"]
         names = path.parent / "classes.txt"
         self.classes = list(ck.get("classes") or (names.read_text().split() if names.is_file() else []))
         if not self.classes:
             raise InputError("no class list (classes.txt beside the checkpoint)", file=path)
-        self.net = build_action_model(cfg, len(self.classes))
+        self.net = action_model_from_config(cfg, len(self.classes), weights="")
         self.net.load_state_dict(ck["model"])
         self.device = torch.device(device)
         self.net.to(self.device).eval()
 
     @torch.no_grad()
     def scores(self, video_path: str | Path, parse: VideoParse) -> np.ndarray:
-        from deeperaction.models.heads.action import multi_clip_scores
-
         dc = self.cfg["data"]
         if self.cfg["model"]["kind"] == "skeleton":
             x = skeleton_clips(parse, dc["clip_len"], dc["frame_stride"], dc["test_clips"])
         else:
-            from deeperaction.datasets.transforms import augment_clips
-
             n = probe(video_path).n_frames
             idx = sample_clip_indices(n, dc["clip_len"], dc["frame_stride"], dc["test_clips"], "uniform")
             h, w = dc["cache_size"]
@@ -57,8 +56,6 @@ class ActionPredictor:
 def skeleton_clips(parse: VideoParse, clip_len: int, stride: int, k: int, persons: int = 2) -> torch.Tensor:
     """``(K, M, T, J, 3)`` normalised keypoint clips of the parse's tracks (every source frame, linearly
     interpolated between parsed frames), the ``persons`` most confident tracks first."""
-    from deeperaction.datasets.transforms import normalize_skeletons
-
     frames = np.array([fp.frame for fp in parse.frames]) if parse.frames else np.zeros(1, int)
     n = int(frames.max()) + 1
     tracks: dict[int, np.ndarray] = {}
@@ -90,8 +87,6 @@ class EnsembleActionPredictor:
         self.members, self.weights, self.classes = members, np.asarray(weights, float), members[0].classes
 
     def predict_action(self, video_path: str | Path, parse: VideoParse) -> dict[str, float]:
-        from deeperaction.models.ensemble import ensemble_scores
-
         p = ensemble_scores([m.scores(video_path, parse) for m in self.members], self.weights)
         return dict(zip(self.classes, p.tolist()))
 

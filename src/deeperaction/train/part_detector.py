@@ -1,5 +1,6 @@
 """Train the pose-guided part detector (2nd-place Kinetics-TPS report) on the shared engine: person crops
-of a TPS GT folder with noisy keypoints drawn on them -> torchvision detector of the 10 parts.
+of a TPS GT folder with noisy keypoints drawn on them (:mod:`deeperaction.datasets.part_detector`) ->
+torchvision detector of the 10 parts (:mod:`deeperaction.models.part_detector`).
 
 Evaluation (on ``data.val_root``, or ``data.val_fraction`` of the videos): part boxes decoded as the
 parser does (top box per part; the geometric ``parts_from_pose`` box when the score is under
@@ -10,30 +11,29 @@ Writes ``OUT/model.pt`` (kind ``part_detector``) for ``deeperaction parse --part
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from deeperaction.datasets.parts_crops import PartCrops, build_crop_set, collate_crops
-from deeperaction.datasets.tps_dataset import train_val_items
+from deeperaction.datasets.part_detector import PartCrops, build_crop_set, collate_crops
+from deeperaction.datasets.tps_folder import train_val_split
 from deeperaction.errors import InputError
 from deeperaction.metrics.tps_match import part_iou64
-from deeperaction.models.part_detector import ARCHS, TRUNKS, build_part_detector, decode_parts, images_to_tensors
-from deeperaction.models.pose_guided import MODES, from_crop, in_channels
+from deeperaction.models.part_detector import ARCHS, TRUNKS, decode_parts, images_to_tensors, part_detector_from_config
+from deeperaction.perception.pose_drawing import MODES, from_crop
 from deeperaction.schema import PARTS
-from deeperaction.train.config import DEFAULTS, load_config
+from deeperaction.train.config import DATA, MODEL, OPTIM, TPS_DATA, TRAIN, load_config, section
 from deeperaction.train.engine import Task, fit_and_export
 
 PART_THRESH = 0.3  # Kinetics-TPS: a part box is right at IoU >= 0.3
-PARTDET_DEFAULTS: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULTS)
-PARTDET_DEFAULTS["data"].update(flip=0.5, workers=0)
-PARTDET_DEFAULTS["model"].update(channels_last=False, dropout=0.0)
-PARTDET_DEFAULTS["optim"].update(name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0)
-PARTDET_DEFAULTS["train"].update(epochs=12, batch_size=16, out="runs/partdet")
-PARTDET_DEFAULTS["partdet"] = {
+PARTDET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": section(DATA, TPS_DATA + ("flip",), workers=0),
+    "model": section(MODEL, ("weights",)),
+    "optim": section(OPTIM, tuple(OPTIM), name="adamw", lr=2e-3, weight_decay=1e-4, warmup_epochs=0.5, clip_grad=10.0),
+    "train": section(TRAIN, tuple(TRAIN), epochs=12, batch_size=16, out="runs/partdet"),
+    "partdet": {
     "arch": "fcos",           # "fcos" (one stage, faster on CPU) | "fasterrcnn" (two stage)
     "trunk": "tiny",          # "tiny" (5 conv stages, CPU-sized) | "resnet18" (torchvision, random init)
     "width": 32,              # first width of the tiny trunk (doubles/triples/quadruples deeper)
@@ -44,11 +44,13 @@ PARTDET_DEFAULTS["partdet"] = {
     "kp_noise": 1.5,          # Gaussian noise on the training/eval keypoints, frame pixels (pose-estimator stand-in)
     "min_conf": 0.3,          # keypoint confidence needed to draw a joint
     "score_thresh": 0.2,      # below this the part falls back to the geometric box from the keypoints
+    },
 }
-"""DEFAULTS of :mod:`deeperaction.train.config` plus the ``partdet`` section."""
+"""The pose-guided part detector's options (``deeperaction train partdet``): the shared ``optim``/``train``,
+the ``data`` keys it reads and its ``partdet`` section."""
 
 
-def load_partdet_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+def load_part_detector_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """:data:`PARTDET_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides; checked."""
     cfg = load_config(path, overrides, defaults=PARTDET_DEFAULTS)
     pc = cfg["partdet"]
@@ -61,13 +63,6 @@ def load_partdet_config(path: str | Path | None = None, overrides: list[str] | N
     if pc["crop"] < 32:
         raise InputError(f"must be >= 32 pixels, got {pc['crop']}", file=path, field="partdet.crop")
     return cfg
-
-
-def build_from_config(cfg: dict, weights: str | None = None) -> torch.nn.Module:
-    """The detector a config describes (``weights``: local state-dict path, else ``model.weights``)."""
-    pc = cfg["partdet"]
-    return build_part_detector(pc["arch"], pc["trunk"], in_channels(pc["mode"]), pc["crop"], pc["fpn_dim"],
-                               pc["width"], weights if weights is not None else (cfg["model"]["weights"] or None))
 
 
 def fallback_boxes(boxes: torch.Tensor, scores: torch.Tensor, geo: torch.Tensor, geo_valid: torch.Tensor,
@@ -112,15 +107,15 @@ def part_box_summary(s: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def partdet_task(cfg: dict) -> Task:
+def part_detector_task(cfg: dict) -> Task:
     """The detector :class:`Task`: crops built in memory from ``data.root`` (and ``data.val_root``)."""
     dc, pc, tc = cfg["data"], cfg["partdet"], cfg["train"]
-    train_items, val_root, val_items = train_val_items(dc, tc["seed"], "videos + labels")
+    split = train_val_split(dc, tc["seed"], needs="videos + labels", val_classes="own")
     kw = dict(size=pc["crop"], enlarge=pc["enlarge"], min_conf=pc["min_conf"], cache=dc["cache"] or None)
-    train_set = PartCrops(build_crop_set(dc["root"], train_items, **kw), pc["mode"], pc["kp_noise"], True,
+    train_set = PartCrops(build_crop_set(dc["root"], split.train, **kw), pc["mode"], pc["kp_noise"], True,
                           dc["flip"], tc["seed"], pc["min_conf"])
-    val_set = PartCrops(build_crop_set(val_root, val_items, **kw), pc["mode"], pc["kp_noise"], False,
-                        seed=tc["seed"], min_conf=pc["min_conf"]) if val_items else None
+    val_set = PartCrops(build_crop_set(split.val_root, split.val, **kw), pc["mode"], pc["kp_noise"], False,
+                        seed=tc["seed"], min_conf=pc["min_conf"]) if split.val else None
 
     def prepare(batch, device, gen):
         images, targets = batch
@@ -131,12 +126,12 @@ def partdet_task(cfg: dict) -> Task:
     def loss(losses: dict[str, torch.Tensor], y) -> torch.Tensor:
         return sum(v.float() for v in losses.values())
 
-    return Task(model=build_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
+    return Task(model=part_detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
                 eval_batch=lambda net, batch, device: part_box_sums(net, batch, device, pc["score_thresh"]),
                 summarize=part_box_summary, best_key="mean_iou", collate=collate_crops)
 
 
-def train_partdet(cfg: dict, resume: str | None = None) -> dict[str, Any]:
+def train_part_detector(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of ``deeperaction train partdet``: fit, then ``OUT/model.pt`` from the best checkpoint."""
-    return fit_and_export(lambda info: (partdet_task(cfg), ["__background__", *PARTS]), cfg, resume, "part_detector")
+    return fit_and_export(lambda info: (part_detector_task(cfg), ["__background__", *PARTS]), cfg, resume, "part_detector")
 
