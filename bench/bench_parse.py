@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def one(case: str, video: Path, max_frames: int | None, stride: int = 5) -> dict:
-    from deeperaction.tasks.parse import ParseOptions, parse_to_folder
+    from deeperaction.tasks.parse import ParseOptions
+    from deeperaction.tasks.parse_folder import parse_to_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()

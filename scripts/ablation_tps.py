@@ -32,7 +32,7 @@ from deeperaction.metrics.tps import evaluate_tps
 from deeperaction.metrics.tps_match import part_iou64
 from deeperaction.models.ensemble import ensemble_scores, fit_weights
 from deeperaction.models.prior import FrequencyPrior
-from deeperaction.perception.detect_person import HogPersonDetector
+from deeperaction.perception.person_finders import HogPersonDetector
 from deeperaction.perception.parts_from_pose import part_boxes
 from deeperaction.schema import PARTS, TPS_FRAME_STRIDE, FrameParse, PartDet, Person, VideoParse
 from deeperaction.synth import generate

@@ -17,7 +17,8 @@ from deeperaction.cli import app
 from deeperaction.errors import InputError
 from deeperaction.formats.kinetics_tps import read_tps, validate_tps
 from deeperaction.schema import JOINT_INDEX as JI
-from deeperaction.tasks.parse import ParseOptions, parse_to_folder, parse_video
+from deeperaction.tasks.parse import ParseOptions, parse_video
+from deeperaction.tasks.parse_folder import parse_to_folder
 from deeperaction.video.reader import probe
 from deeperaction.video.writer import VideoWriter
 

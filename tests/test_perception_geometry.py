@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deeperaction.perception.detect_person import iou_matrix, nms
+from deeperaction.perception.person_finders import iou_matrix, nms
 from deeperaction.perception.parts_from_pose import PART_JOINTS, part_boxes, refine_person_boxes
 from deeperaction.perception.track import Tracker, smooth_keypoints
 from deeperaction.schema import JOINT_INDEX as JI
@@ -99,7 +99,7 @@ def test_smoothing_reduces_jitter_and_skips_absent_frames():
 
 
 def test_hog_on_frames_smaller_than_its_window():
-    from deeperaction.perception.detect_person import HogPersonDetector
+    from deeperaction.perception.person_finders import HogPersonDetector
 
     det = HogPersonDetector()  # 64x128 window: OpenCV crashes on a smaller image, we return nothing
     for h, w in ((48, 64), (80, 30), (1, 1)):

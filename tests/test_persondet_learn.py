@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from deeperaction.cli import app
 from deeperaction.formats.kinetics_tps import read_tps
 from deeperaction.tasks.predictors import load_person_predictor
-from deeperaction.perception.detect_person import HogPersonDetector
+from deeperaction.perception.person_finders import HogPersonDetector
 from deeperaction.synth import generate
 from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
 from deeperaction.train.logging import read_metrics

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "parse": ("deeperaction.tasks.parse", "parse_video"),
-    "parse_to_folder": ("deeperaction.tasks.parse", "parse_to_folder"),
+    "parse_to_folder": ("deeperaction.tasks.parse_folder", "parse_to_folder"),
     "ParseOptions": ("deeperaction.tasks.parse", "ParseOptions"),
 }
 

@@ -73,7 +73,8 @@ def parse(
     max_frames: int | None = typer.Option(None, "--max-frames", help="parse only the first N frames"),
     shard: str = typer.Option("0/1", "--shard", help="i/n: parse every n-th video starting at i"),
 ) -> None:
-    from deeperaction.tasks.parse import ParseOptions, parse_to_folder
+    from deeperaction.tasks.parse import ParseOptions
+    from deeperaction.tasks.parse_folder import parse_to_folder
 
     def run() -> dict:
         for value, option in ((stride, "--stride"), (max_people, "--max-people"), (max_frames, "--max-frames")):

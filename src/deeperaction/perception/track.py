@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from deeperaction.perception.detect_person import iou_matrix
+from deeperaction.perception.person_finders import iou_matrix
 
 
 HIST_BINS = (8, 4)  # hue x saturation bins per body half

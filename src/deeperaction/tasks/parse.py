@@ -1,7 +1,7 @@
 """Part-level action parsing of any video: people, their 10 part boxes with states, tracks, the action.
 
-``parse_video(path) -> VideoParse`` is the Python API; ``parse_to_folder`` writes what
-``deeperaction parse`` writes (TPS submission files, parse.json, render.mp4, contact sheet).
+``parse_video(path) -> VideoParse`` is the Python API; :func:`deeperaction.tasks.parse_folder.parse_to_folder`
+writes what ``deeperaction parse`` writes (TPS submission files, parse.json, render.mp4, contact sheet).
 Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it missed (pose per crop) --
 or, with a trained ``person_model``, top-down: its boxes first, then a pose in each --
 person boxes refined to the keypoints, tracking; then per track: keypoint smoothing, kinematic part
@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from deeperaction.errors import InputError
-from deeperaction.perception.detect_person import containment, iou_matrix, load_detector
+from deeperaction.perception.person_finders import containment, iou_matrix, load_detector
+from deeperaction.perception.pose import PoseResult
 from deeperaction.perception.parts_from_pose import part_boxes, refine_person_boxes
 from deeperaction.perception.states_default import track_states
 from deeperaction.perception.track import Tracker, smooth_keypoints
 from deeperaction.schema import JOINTS, PARTS, FrameParse, PartDet, Person, VideoParse
 from deeperaction.tasks.parse_models import load_plugin, resolve_bundle
-from deeperaction.tasks.parse_outputs import list_inputs, merge_submissions, parse_json
+from deeperaction.tasks.stopwatch import Stopwatch
 from deeperaction.video.reader import VideoInfo, iter_frames, probe
 
 UNKNOWN_ACTION = "unknown"
-STAGES = ("decode", "detect", "pose", "track", "states", "parts", "render", "encode", "write")
 
 
 @dataclass
@@ -42,6 +42,10 @@ class ParseOptions:
     detector: str = "hog"          # extra person detector for small people: "hog", "none" or weights path
     min_pose_score: float = 0.3    # drop poses whose core joints are less confident than this (mean)
     min_box_score: float = 0.55    # drop detector boxes (logistic score) below this when no pose is found
+    covered_iou: float = 0.3       # a detector box overlapping a whole-frame pose's box this much (IoU) is that person
+    covered_share: float = 0.5     # ... or lying this much inside it
+    covers_share: float = 0.7      # ... or holding this much of it (a loose box around the same person)
+    pose_in_box: float = 0.3       # a pose found in a detector box must lie this much inside the box
     min_conf: float = 0.3          # keypoint confidence needed for a joint to count
     smooth_s: float = 0.2          # keypoint smoothing window along a track, seconds
     max_frames: int | None = None  # parse only frames < this (None: all)
@@ -92,46 +96,62 @@ class Parser:
         self.detector = self.person_model or load_detector(o.detector, o.device)
         self.pose = MediapipePose(num_poses=o.max_people)
 
-    def _frame(self, rgb: np.ndarray, t: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _frame(self, rgb: np.ndarray, watch: Stopwatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People in one frame: boxes (P, 4), scores (P,), keypoints (P, J, 3) (NaN rows: no pose)."""
+        with watch("pose"):
+            poses = self._whole_frame_poses(rgb)
+        people = [(p.box, p.score, p.keypoints) for p in poses]
+        if self.detector is not None and len(poses) < self.opts.max_people:
+            with watch("detect"):
+                boxes, scores = self._boxes_not_posed(rgb, poses)
+            with watch("pose"):
+                people += self._poses_in_boxes(rgb, boxes, scores)
+        return self._best_people(people)
+
+    def _whole_frame_poses(self, rgb: np.ndarray) -> list[PoseResult]:
+        """BlazePose on the whole frame (bottom-up), confident poses only; none top-down (a trained person
+        detector finds every person, a pose is then looked for in each box)."""
+        if self.person_model is not None:
+            return []
+        return [p for p in self.pose.detect(rgb) if p.score >= self.opts.min_pose_score]
+
+    def _boxes_not_posed(self, rgb: np.ndarray, poses: list[PoseResult]) -> tuple[np.ndarray, np.ndarray]:
+        """The detector's boxes of people the whole-frame poses missed (a box overlapping a pose's box, inside
+        it or around it is that person), best first, as many as places are left."""
         o = self.opts
-        t0 = time.perf_counter()
-        if self.person_model is None:
-            poses = [p for p in self.pose.detect(rgb) if p.score >= o.min_pose_score]
-        else:  # top-down: every person comes from the trained detector, a pose is found in each box
-            poses = []
-        t1 = time.perf_counter()
-        t["pose"] += t1 - t0
-        kps = [p.keypoints for p in poses]
-        boxes = [p.box for p in poses]
-        scores = [p.score for p in poses]
-        if self.detector is not None and len(poses) < o.max_people:
-            dboxes, dscores = self.detector(rgb)
-            t2 = time.perf_counter()
-            t["detect"] += t2 - t1
-            if len(dboxes) and boxes:  # keep boxes of people BlazePose did not find
-                b = np.array(boxes)
-                covered = (iou_matrix(dboxes, b).max(1) > 0.3) | (containment(dboxes, b).max(1) > 0.5) | \
-                          (containment(b, dboxes).max(0) > 0.7)
-                dboxes, dscores = dboxes[~covered], dscores[~covered]
-            order = np.argsort(-dscores)[: o.max_people - len(poses)]
-            dboxes, dscores = dboxes[order], dscores[order]
-            found = self.pose.in_boxes(rgb, dboxes) if len(dboxes) else []
-            t["pose"] += time.perf_counter() - t2
-            for box, score, pr in zip(dboxes, dscores, found):
-                if pr is not None and pr.score >= o.min_pose_score and containment(pr.box[None], box[None])[0, 0] > 0.3:
-                    kps.append(pr.keypoints)
-                    boxes.append(box)
-                    scores.append(float(np.sqrt(score * pr.score)))
-                elif score >= (o.min_box_score if self.person_model is None else 0.0):  # trained: its own floor
-                    kps.append(np.full((len(JOINTS), 3), np.nan))
-                    boxes.append(box)
-                    scores.append(float(score))
-        if not boxes:
+        boxes, scores = self.detector(rgb)
+        if len(boxes) and poses:
+            b = np.array([p.box for p in poses])
+            covered = ((iou_matrix(boxes, b).max(1) > o.covered_iou) | (containment(boxes, b).max(1) > o.covered_share)
+                       | (containment(b, boxes).max(0) > o.covers_share))
+            boxes, scores = boxes[~covered], scores[~covered]
+        order = np.argsort(-scores)[: o.max_people - len(poses)]
+        return boxes[order], scores[order]
+
+    def _poses_in_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list[tuple]:
+        """A pose in each detector box: a confident pose inside the box makes a person (score: geometric mean
+        of box and pose scores); otherwise the box alone if it scores enough (a trained detector's own floor
+        applies, HOG's needs ``min_box_score``), without keypoints."""
+        o = self.opts
+        found = self.pose.in_boxes(rgb, boxes) if len(boxes) else []
+        floor = o.min_box_score if self.person_model is None else 0.0
+        people = []
+        for box, score, pr in zip(boxes, scores, found):
+            if pr is not None and pr.score >= o.min_pose_score and containment(pr.box[None], box[None])[0, 0] > o.pose_in_box:
+                people.append((box, float(np.sqrt(score * pr.score)), pr.keypoints))
+            elif score >= floor:
+                people.append((box, float(score), np.full((len(JOINTS), 3), np.nan)))
+        return people
+
+    def _best_people(self, people: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """At most ``max_people``, best score first (ties keep their order): boxes, scores, keypoints."""
+        if not people:
             return np.zeros((0, 4)), np.zeros(0), np.zeros((0, len(JOINTS), 3))
-        boxes_a, scores_a, kps_a = np.array(boxes, float), np.array(scores, float), np.array(kps, float)
-        order = np.argsort(-scores_a, kind="stable")[: o.max_people]
-        return boxes_a[order], scores_a[order], kps_a[order]
+        boxes = np.array([p[0] for p in people], float)
+        scores = np.array([p[1] for p in people], float)
+        kps = np.array([p[2] for p in people], float)
+        order = np.argsort(-scores, kind="stable")[: self.opts.max_people]
+        return boxes[order], scores[order], kps[order]
 
     def parse(self, video: str | Path, *, video_id: str | None = None,
               on_frame: Callable[[int], None] | None = None) -> ParseRun:
@@ -144,27 +164,24 @@ class Parser:
         s = min(1.0, o.work_max_side / max(info.width, info.height))
         size = None if s == 1.0 else (max(2, round(info.width * s)), max(2, round(info.height * s)))
         back = np.array([info.width / size[0], info.height / size[1]] * 2) if size else np.ones(4)
-        t = dict.fromkeys(STAGES, 0.0)
+        watch = Stopwatch()
         tracker = Tracker()
         rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         frame_ms: dict[int, float] = {}
         stop = o.max_frames if o.max_frames is not None else None
         decode_stats: dict[str, int] = {}
-        t0 = time.perf_counter()
         for idx, rgb in iter_frames(video, stop=stop, step=o.stride, size=size, stats=decode_stats):
+            watch.lap("decode")
             t1 = time.perf_counter()
-            t["decode"] += t1 - t0
-            boxes, scores, kps = self._frame(rgb, t)
-            t2 = time.perf_counter()
-            ids = tracker.update(boxes, rgb)  # appearance re-finds people lost for a while
-            t3 = time.perf_counter()
-            t["track"] += t3 - t2
+            boxes, scores, kps = self._frame(rgb, watch)
+            with watch("track"):
+                ids = tracker.update(boxes, rgb)  # appearance re-finds people lost for a while
             boxes, kps = boxes * back, kps * np.array([back[0], back[1], 1.0])
             rows.append((idx, boxes, scores, kps, ids))
-            frame_ms[idx] = round((t3 - t1) * 1000, 2)
+            frame_ms[idx] = round((time.perf_counter() - t1) * 1000, 2)
             if on_frame:
                 on_frame(idx)
-            t0 = time.perf_counter()
+            watch.skip()  # the callback's time is the caller's; decoding is timed from here to the next frame
         if not rows:
             raise InputError("no frame could be decoded (empty or truncated video)", file=video)
         expected = min(info.n_frames, stop) if stop is not None else info.n_frames
@@ -173,25 +190,27 @@ class Parser:
         if expected - decoded >= max(2, 0.01 * expected):
             warnings.append(f"{video}: decoded {decoded} of the {info.n_frames} frames its header declares "
                             f"(truncated or corrupt video); parsed what decoded")
-        parse = self._assemble(rows, info, video_id or video.stem, t)
+        with watch("states"):
+            smoothed, states = self._smooth_tracks(rows, info)
+        with watch("parts"):
+            parse = VideoParse(video_id or video.stem, info.fps, (info.width, info.height),
+                               self._people_with_parts(rows, smoothed, states, info), UNKNOWN_ACTION, {})
         if self.part_model is not None:  # part boxes first: the state model reads them
-            t4 = time.perf_counter()
-            self.part_model.predict_parts(video, parse)
-            t["parts"] += time.perf_counter() - t4
+            with watch("parts"):
+                self.part_model.predict_parts(video, parse)
         if self.state_model is not None:
-            t4 = time.perf_counter()
-            self.state_model.predict_states(video, parse)
-            t["states"] += time.perf_counter() - t4
+            with watch("states"):
+                self.state_model.predict_states(video, parse)
         if self.action_model is not None:
             scores = self.action_model.predict_action(video, parse)
             parse.action_scores = {k: float(v) for k, v in scores.items()}
             parse.action = max(scores, key=scores.get) if scores else UNKNOWN_ACTION
-        return ParseRun(parse, info, t, frame_ms, decoded, warnings)
+        return ParseRun(parse, info, watch.seconds, frame_ms, decoded, warnings)
 
-    def _assemble(self, rows, info: VideoInfo, video_id: str, t: dict) -> VideoParse:
-        """Per track: smooth keypoints, part states; per person: refined box and part boxes."""
+    def _smooth_tracks(self, rows, info: VideoInfo) -> tuple[list[np.ndarray], dict[tuple[int, int], dict[str, str]]]:
+        """Per track: keypoints smoothed over time, and the kinematic part states (unless a state model
+        will set them). Returns the smoothed keypoints of each row and ``{(row, person): {part: state}}``."""
         o = self.opts
-        t0 = time.perf_counter()
         eff_fps = info.fps / o.stride
         width = max(1, round(o.smooth_s * eff_fps)) | 1
         states: dict[tuple[int, int], dict[str, str]] = {}  # (row, person) -> {part: state}
@@ -211,8 +230,11 @@ class Parser:
                 smoothed[k][j] = seq[k - k0]
                 if per:
                     states[(k, j)] = per[k - k0]
-        t1 = time.perf_counter()
-        t["states"] += t1 - t0
+        return smoothed, states
+
+    def _people_with_parts(self, rows, smoothed: list[np.ndarray], states: dict, info: VideoInfo) -> list[FrameParse]:
+        """Per person: the box refined to its keypoints, geometric part boxes with their states."""
+        o = self.opts
         frames = []
         for k, (idx, boxes, scores, _kps, ids) in enumerate(rows):
             kps = smoothed[k]
@@ -231,82 +253,10 @@ class Parser:
                 persons.append(Person(refined[j], float(scores[j]), int(ids[j]),
                                       kps[j] if has[j] else None, parts))
             frames.append(FrameParse(idx, persons))
-        t["parts"] += time.perf_counter() - t1
-        return VideoParse(video_id, info.fps, (info.width, info.height), frames, UNKNOWN_ACTION, {})
+        return frames
 
     def close(self) -> None:
         self.pose.close()
-
-
-def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions | None = None, *,
-                    render: bool = True, shard: tuple[int, int] = (0, 1),
-                    on_video: Callable[[Path, int], Callable[[int], None] | None] | None = None,
-                    on_error: Callable[[InputError], None] | None = None,
-                    on_warning: Callable[[str], None] | None = None) -> dict:
-    """Parse a video, frame folder, or folder of them into ``out`` (see ``deeperaction parse --help``).
-
-    A folder of videos gets one sub-folder per video and merged submission files at ``out``; a video of
-    the folder that fails is reported through ``on_error`` and skipped (``failed`` in the summary);
-    ``on_warning`` hears of videos parsed with a problem (a truncated file). Returns a summary dict.
-    """
-    import json
-
-    from deeperaction.formats.kinetics_tps import write_tps
-    from deeperaction.video.render import render_video
-
-    videos, single = list_inputs(inputs)
-    i, n = shard
-    if not (n >= 1 and 0 <= i < n):
-        raise InputError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
-    mine = videos[i::n]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
-    parser = Parser(options)
-    summary = {"videos": 0, "failed": 0, "frames": 0, "parsed_frames": 0, "tracks": 0, "seconds": 0.0,
-               "timings": dict.fromkeys(STAGES, 0.0), "out": str(out), "inputs": len(videos),
-               "shard_videos": len(mine)}
-    if not mine:
-        return summary
-    summary["timings"]["load"] = time.perf_counter() - t_start  # models loaded once per run
-    try:
-        for video in mine:
-            dest = out if single else out / video.stem
-            try:
-                info = probe(video)
-                cb = on_video(video, info.n_frames) if on_video else None
-                run = parser.parse(video, on_frame=cb)
-            except InputError as e:
-                if single or on_error is None:
-                    raise
-                summary["failed"] += 1
-                on_error(e)
-                continue
-            t = run.timings
-            for w in run.warnings:
-                if on_warning is not None:
-                    on_warning(w)
-            dest.mkdir(parents=True, exist_ok=True)
-            t0 = time.perf_counter()
-            write_tps(dest, {run.parse.video_id: run.parse}, kind="pred")
-            (dest / "parse.json").write_text(json.dumps(parse_json(run, parser.opts.stride)))
-            t["write"] += time.perf_counter() - t0
-            if render:
-                render_video(video, run.parse, dest / "render.mp4", stop=parser.opts.max_frames,
-                             sheet_path=dest / "contact_sheet.png", timings=t)
-                (dest / "parse.json").write_text(json.dumps(parse_json(run, parser.opts.stride)))
-            summary["videos"] += 1
-            summary["frames"] += min(info.n_frames, parser.opts.max_frames or info.n_frames)
-            summary["parsed_frames"] += len(run.parse.frames)
-            summary["tracks"] += len({p.track_id for f in run.parse.frames for p in f.persons})
-            for k, v in t.items():
-                summary["timings"][k] += v
-    finally:
-        parser.close()
-    if not single and summary["videos"]:
-        merge_submissions(out)
-    summary["seconds"] = time.perf_counter() - t_start
-    return summary
 
 
 def parse_video(video: str | Path, **options) -> VideoParse:

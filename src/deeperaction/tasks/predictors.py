@@ -212,7 +212,7 @@ def load_part_predictor(path: str | Path, device: str = "cpu") -> PartDetectorPr
 
 class PersonDetectorPredictor:
     """``predictor(rgb) -> (boxes (N, 4), scores (N,))`` in frame pixels (the
-    :class:`~deeperaction.perception.detect_person.PersonDetector` interface), boxes scoring at least
+    :class:`~deeperaction.perception.person_finders.PersonFinder` interface), boxes scoring at least
     ``min_score`` (default: the config's ``persondet.score_thresh``), after NMS at ``nms_iou``."""
 
     def __init__(self, ck: dict, device: str = "cpu", min_score: float | None = None, nms_iou: float = NMS_IOU):

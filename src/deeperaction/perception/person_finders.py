@@ -11,7 +11,7 @@ import numpy as np
 from deeperaction.errors import InputError
 
 
-class PersonDetector(Protocol):
+class PersonFinder(Protocol):
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Person boxes ``(N, 4)`` x1, y1, x2, y2 in pixels of ``rgb`` and their scores ``(N,)``."""
 
@@ -123,7 +123,7 @@ class TorchvisionPersonDetector:
         return out["boxes"][keep].cpu().numpy().astype(float), out["scores"][keep].cpu().numpy().astype(float)
 
 
-def load_detector(spec: str | None, device: str = "cpu") -> PersonDetector | None:
+def load_detector(spec: str | None, device: str = "cpu") -> PersonFinder | None:
     """``"hog"`` (default helper for small people), ``"hog+"`` (finer: 1.8x upscale, finds ~90 px tall
     people better, half the speed), ``"none"``/None (BlazePose's own detector only), or a path to
     torchvision Faster R-CNN weights."""
