@@ -1,4 +1,6 @@
-"""Synthetic video generation speed: frames/s (render + H.264 encode + GT) at 320x240 and 640x480, 2 workers.
+"""Synthetic video generation speed: frames/s (render + H.264 encode + GT) at 320x240 and 640x480, 2 workers;
+and the training streams' items/s in one process (= per DataLoader worker): RGB clips of ``data.source: synth``
+(the CPU recipe's settings) and the shipped skeleton model's keypoint windows.
 
 ``python -m bench.bench_synth [--quick]``; output under ``bench_out/synth_*`` (git-ignored).
 """
@@ -39,7 +41,31 @@ def main(argv: list[str] | None = None) -> None:
                      "note": f"{frames} frames, {frames / t():.0f} frames/s wall with {args.workers} workers;"
                              f" {frames / cpu:.0f} frames per CPU-second, i.e. {args.workers * frames / cpu:.0f}"
                              f" frames/s on {args.workers} idle cores (target >= 300 at 320x240)"})
+    rows += stream_rows(8 if args.quick else 48)
     emit(rows)
+
+
+def stream_rows(n: int) -> list[dict]:
+    """Items/s of the unlimited synthetic streams, one process (each DataLoader worker runs one)."""
+    from deeperaction.datasets.action import NONE_ACTION, SynthClipStream, SynthSkeletonStream
+    from deeperaction.synth import ACTION_NAMES
+
+    classes = list(ACTION_NAMES)
+    cases = [("rgb clips 8x(stride 3), person 64 px of 160x120, easy",
+              SynthClipStream(classes, clip_len=8, stride=3, seed=5, preset="easy", person_size=64)),
+             ("rgb clips 16x(stride 2), frames 160x120, easy",
+              SynthClipStream(classes, clip_len=16, stride=2, seed=5, preset="easy", crop_mode="frame")),
+             ("skeleton windows 48 frames (shipped model's data)",
+              SynthSkeletonStream(classes + [NONE_ACTION], 48, seed=5))]
+    rows = []
+    for name, ds in cases:
+        ds[0]
+        with timer() as t:
+            for i in range(1, n + 1):
+                ds[i]
+        rows.append({"bench": "synth_stream", "case": name, "wall_s": round(t(), 3), "peak_mib": round(peak_mib(), 1),
+                     "reference_s": None, "note": f"{n / t():.1f} items/s per worker ({n} items)"})
+    return rows
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ Score (``evaluate_tps``) -> a markdown table in docs/ablation.md.
 
     python scripts/ablation_tps.py --videos 24 --device cpu            # small CPU run (~20 min, 2 cores)
     python scripts/ablation_tps.py --videos 400 --device cuda --backbone r3d_18 --epochs 20
+    python scripts/ablation_tps.py --videos 2000 --device cuda --rgb-recipe     # video model by the RGB recipe
+
+``--rgb-recipe`` trains the video action model as docs/training.md's RGB recipe does (configs/tps_rgb_cpu.yaml):
+MoSI initialisation, person-centred clips, fresh synthetic clips rendered in the loader workers.
 
 Perception is the same for every rung and is not learned here: GT person boxes and GT keypoints with
 Gaussian noise (``--kp-noise`` px, a stand-in for a pose estimator); part boxes from keypoints
@@ -41,6 +45,7 @@ from deeperaction.tasks.predictors import load_part_predictor, load_person_predi
 from deeperaction.train.action import train_action
 from deeperaction.train.config import load_config
 from deeperaction.train.logging import read_metrics
+from deeperaction.train.mosi import load_mosi_config, train_mosi
 from deeperaction.train.part_detector import load_part_detector_config, train_part_detector
 from deeperaction.train.part_states import load_part_states_config, train_part_states
 from deeperaction.train.person_detector import load_person_detector_config, person_ap, train_person_detector
@@ -177,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--doc", default=str(REPO / "docs" / "ablation.md"))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--reuse", action="store_true", help="keep models an earlier run left in OUT/runs")
+    ap.add_argument("--rgb-recipe", action="store_true",
+                    help="video model by the RGB recipe: MoSI init, person clips, fresh synthetic clips")
+    ap.add_argument("--rgb-epochs", type=int, default=20, help="epochs of the RGB-recipe video model")
     ap.add_argument("--partdet-epochs", type=int, default=0, help="part detector epochs (default 2 x --epochs)")
     a = ap.parse_args(argv)
     if a.threads:
@@ -185,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(a.out)
     size = tuple(int(v) for v in a.size.split("x"))
     gpu = a.device == "cuda"
-    backbone = a.backbone or ("r3d_18" if gpu else "tiny3d")
+    backbone = a.backbone or ("r3d_18" if gpu else "small3d" if a.rgb_recipe else "tiny3d")
     train = make_set(out, 0, a.videos, size, a.preset)
     classes = sorted(set(json.loads((train / "gt_vid_result.json").read_text()).values()))
     val = make_set(out, 2, max(4, a.videos // 3), size, a.preset, keep=set(classes))
@@ -214,7 +222,21 @@ def main(argv: list[str] | None = None) -> None:
         return r
 
     many = [f"train.epochs={10 * a.epochs}"]  # an epoch of the action models is only videos / batch steps
-    timed("action video", train_action, load_config(None, common + cache + vid_model + many + [f"train.out={runs / 'act_video'}"]))
+    if a.rgb_recipe:  # configs/mosi_cpu.yaml + configs/tps_rgb_cpu.yaml, at 112 px with r3d_18 on a GPU
+        side = ["data.crop=112", "data.clip_len=16", "train.batch_size=32", "data.workers=14"] if gpu else [
+            "data.crop=56", "data.clip_len=8", "train.batch_size=16", "data.workers=2"]
+        timed("MoSI", train_mosi, load_mosi_config(REPO / "configs" / "mosi_cpu.yaml", side + [
+            f"model.name={backbone}", f"mosi.size={128 if gpu else 64}", "train.progress=false",
+            f"train.out={runs / 'mosi'}"]))
+        timed("action video", train_action, load_config(REPO / "configs" / "tps_rgb_cpu.yaml", common + cache + side + [
+            f"data.frame_stride={2 if gpu else 3}",
+            f"model.name={backbone}", f"model.weights={runs / 'mosi' / 'model.pt'}", f"data.synth_size={list(size)}",
+            f"data.synth_preset={a.preset}", f"data.person_size={128 if gpu else 64}",
+            f"data.synth_clips={(125 if gpu else 60) * (32 if gpu else 16)}", f"train.epochs={a.rgb_epochs}",
+            f"train.out={runs / 'act_video'}"]))
+    else:
+        timed("action video", train_action, load_config(None, common + cache + vid_model + many + [
+            f"train.out={runs / 'act_video'}"]))
     timed("action skeleton", train_action, load_config(None, common + [
         "model.kind=skeleton", "data.clip_len=32", "data.frame_stride=1", "optim.name=adamw", "optim.lr=0.005",
         "optim.weight_decay=0.01", "train.batch_size=8", f"train.epochs={24 * a.epochs}", f"train.out={runs / 'act_skel'}"]))
@@ -359,7 +381,8 @@ def write_doc(path: Path, rows, a, backbone: str, n_test: int, timings: dict, to
               prior_eval, quality: dict, pd_eval: dict, plain_eval: dict, chosen: str, people: dict) -> None:
     lines = ["# Kinetics-TPS ablation ladder (synthetic data)", "",
              "Made by `python scripts/ablation_tps.py " + f"--videos {a.videos} --device {a.device} --epochs "
-             f"{a.epochs}` (backbone `{backbone}`, frames {a.size}, preset `{a.preset}`). Training: seed 0, "
+             f"{a.epochs}{' --rgb-recipe' if a.rgb_recipe else ''}` (backbone `{backbone}`, frames {a.size}, "
+             f"preset `{a.preset}`). Training: seed 0, "
              f"{a.videos} videos; checkpoint / ensemble-weight selection: seed 2; **test: {n_test} held-out videos of"
              " seed 1**. Score = the official Kinetics-TPS Score (`evaluate_tps`, = `deeperaction eval tps`);"
              " video acc = action top-1; state acc = share of GT parts given the right state; PSC = mean"

@@ -53,6 +53,11 @@ def test_tps_layout_items_and_cache_match_decoding(toy, tmp_path):
     assert any(not torch.equal(first, CachedClips(cache, items, train=True, seed=s, **kw)[2][0]) for s in range(5))
     import pickle
     assert pickle.loads(pickle.dumps(tr)).cache._frames is None  # workers map the file themselves
+    tr.set_epoch(0)
+    tr.repeat = 3  # three clips of each video per epoch: same label, their own random starts
+    assert len(tr) == 18 and torch.equal(tr[2][0], first)
+    assert [tr[2 + 6 * r][1] for r in range(3)] == [items[2].label] * 3
+    assert not all(torch.equal(tr[2 + 6 * r][0], first) for r in (1, 2))
 
 
 def test_half_built_cache_and_missing_videos_are_user_errors(toy, tmp_path):
@@ -88,3 +93,22 @@ def test_skeleton_clips_normalised(toy):
     assert x.shape == (2, 2, 8, 20, 3) and (x[:, 1] == 0).all()  # second person absent: zeros
     torso = torch.linalg.norm(x[:, 0, :, 3, :2] - (x[:, 0, :, 12, :2] + x[:, 0, :, 13, :2]) / 2, dim=-1)
     assert torso.median().item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_person_crop_moves_the_part_boxes_with_the_pixels():
+    """data.crop_mode person for the part-state head: the square around the person, resized; a part box drawn
+    into the frame is where the moved box says it is in the crop."""
+    from deeperaction.datasets.part_states import person_crop
+    clip = np.zeros((2, 96, 128, 3), np.uint8)
+    boxes = np.zeros((11, 4), np.float32)
+    boxes[0] = [60, 20, 90, 90]    # person
+    boxes[3] = [64, 30, 76, 42]    # one part
+    clip[:, 30:42, 64:76] = 255
+    crop, moved = person_crop(clip, boxes, margin=0.3, size=64)
+    assert crop.shape == (2, 64, 64, 3)
+    x1, y1, x2, y2 = np.round(moved[3]).astype(int)
+    inside = crop[0, y1 + 1:y2 - 1, x1 + 1:x2 - 1, 0]
+    assert inside.size and inside.min() > 200                       # the part's pixels are inside its box
+    assert crop[0, :, :, 0].astype(bool).sum() <= (x2 - x1 + 2) * (y2 - y1 + 2)  # and nowhere else
+    side = 70 * 1.3
+    assert moved[0, 3] - moved[0, 1] == pytest.approx(64 * 70 / side, abs=0.01)  # the person fills 1/1.3

@@ -12,11 +12,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deeperaction"
 LAYERS = [
     {"schema", "errors", "outputs", "kinematics"},
     {"formats", "metrics"},
-    {"video", "perception"},
+    {"video", "perception", "synth"},
     {"models"},
     {"datasets"},
     {"train"},
-    {"tasks", "synth", "viz"},
+    {"tasks", "viz"},
     {"cli", "__main__", "__init__"},
 ]
 """Lowest first; a module may import its own layer and the ones below. Must match README.md's Layout."""

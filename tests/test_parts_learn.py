@@ -75,6 +75,20 @@ def test_part_state_head_learns_and_beats_the_prior(data, tmp_path):
     assert _accuracy_of_parse(pred, gt) > prior_acc - 0.03
 
 
+def test_person_centred_head_predicts_as_it_was_evaluated(data, tmp_path):
+    """data.crop_mode person: the predictor crops the same squares around each person as training did, so the
+    saved model's accuracy on the held-out parses equals its evaluation's (same clips, same boxes)."""
+    res = train_part_states(_cfg(data, "part_state", tmp_path / "pp", "train.epochs=1", "model.name=small3d",
+                                 "data.crop_mode=person", "data.person_size=48"))
+    gt = read_tps(data / "b/annotations/tps/train", kind="gt").to_parses()
+    pred = copy.deepcopy(gt)
+    model = load_state_predictor(res["model_path"])
+    assert model.person_size == 48
+    for vid, vp in pred.items():  # the GT action, as the evaluation gives it
+        model.predict_states(data / "b/videos" / f"{vid}.mp4", vp)
+    assert _accuracy_of_parse(pred, gt) == pytest.approx(res["eval"]["accuracy"], abs=0.01)  # equal when measured
+
+
 def test_video_states_learn_most_frequent_states(data, tmp_path):
     res = train_part_states(_cfg(data, "video_states", tmp_path / "vs", "train.epochs=3", "train.batch_size=4",
                            "optim.lr=0.003", "model.dropout=0.0"))

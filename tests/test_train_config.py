@@ -57,6 +57,12 @@ def _loader(name: str):
     if name.startswith("persondet_"):
         from deeperaction.train.person_detector import load_person_detector_config
         return load_person_detector_config, lambda c: c["persondet"]["arch"] in ("fcos", "fasterrcnn", "retinanet")
+    if name.startswith("mosi_"):
+        from deeperaction.train.mosi import load_mosi_config
+        return load_mosi_config, lambda c: c["mosi"]["images"] == "synth" and c["data"]["crop"] <= c["mosi"]["size"]
+    if name.startswith("stad_"):
+        from deeperaction.train.stad import load_stad_config
+        return load_stad_config, lambda c: c["stad"]["loss"] in ("softmax", "sigmoid")
     return load_config, lambda c: c["model"]["kind"] in ("video", "skeleton")
 
 

@@ -104,7 +104,8 @@ class FrameParse:
 
 @dataclass
 class VideoParse:
-    """Part-level parse of a video: frames, and the video's action with class scores."""
+    """Part-level parse of a video: frames, the video's action with class scores, and each track's action
+    scores (``track_actions[track_id] = {class: probability}``, when an action model ran on the tracks)."""
 
     video_id: str
     fps: float
@@ -112,6 +113,7 @@ class VideoParse:
     frames: list[FrameParse] = field(default_factory=list)
     action: str | None = None
     action_scores: dict[str, float] = field(default_factory=dict)
+    track_actions: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass

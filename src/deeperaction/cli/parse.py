@@ -38,7 +38,8 @@ the others are written and merged). A video that decodes to fewer frames than it
 
 Defaults work offline: mediapipe's bundled BlazePose (full) for people and pose, OpenCV HOG for people
 too small for it, part boxes from the keypoints, part states from kinematic rules (a documented
-heuristic). Without --action-model the action is reported as "unknown". Trained models (docs/parse.md):
+heuristic), the video's and each track's action from the skeleton model shipped in the package (trained on
+synthetic people; --action-model none: "unknown"). Trained models (docs/parse.md):
 --person-model (people top-down), --part-model (pose-guided part detector), --state-model,
 --action-model, or --model DIR holding any of them (bundle.json {"person_model": ..., "part_model": ...,
 "state_model": ..., "action_model": ...}); explicit options win.
@@ -64,7 +65,8 @@ def parse(
     device: str = typer.Option("cpu", "--device", help="cpu | cuda (for torch models)"),
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and contact_sheet.png"),
     state_model: Path | None = typer.Option(None, "--state-model", help="trained part-state model"),
-    action_model: Path | None = typer.Option(None, "--action-model", help="trained action model"),
+    action_model: str | None = typer.Option(None, "--action-model", help="action model file (default: the "
+                                            "shipped skeleton model; none: no action)"),
     part_model: Path | None = typer.Option(None, "--part-model", help="trained pose-guided part detector (model.pt)"),
     person_model: Path | None = typer.Option(None, "--person-model", help="trained person detector (model.pt): "
                                              "people top-down, replaces --detector"),
@@ -84,7 +86,7 @@ def parse(
         ensure_output_folder(out, "--out")  # before any model loads or frame decodes
         opts = ParseOptions(stride=stride, max_people=max_people, device=device, detector=detector,
                             max_frames=max_frames, state_model=str(state_model) if state_model else None,
-                            action_model=str(action_model) if action_model else None,
+                            action_model=action_model,
                             part_model=str(part_model) if part_model else None,
                             person_model=str(person_model) if person_model else None,
                             model_bundle=str(model_dir) if model_dir else None)

@@ -58,6 +58,29 @@ def _persondet_entry() -> tuple[Callable, Callable]:
     return load_person_detector_config, train_person_detector
 
 
+def _mosi_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.mosi import load_mosi_config, train_mosi  # noqa: PLC0415
+    return load_mosi_config, train_mosi
+
+
+@train_app.command("mosi")
+def train_mosi_cmd(
+    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.mosi.MOSI_DEFAULTS."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
+) -> None:
+    """Self-supervised initialisation of a video backbone (MoSI): learn the speed and direction of windows
+    sliding over still images (synthetic frames or --set mosi.images=FOLDER); writes OUT/model.pt, which
+    `model.weights` of `train tps` accepts (the head is skipped).
+
+    Examples:
+
+      deeperaction train mosi configs/mosi_cpu.yaml
+
+      deeperaction train tps configs/tps_rgb_cpu.yaml --set model.weights=runs/mosi_cpu/model.pt
+    """
+    _train(_mosi_entry, config, set_, resume, json_out)
+
+
 @train_app.command("tps")
 def train_tps_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.config.DEFAULTS."),

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from deeperaction.datasets.clip_cache import ClipCache
-from deeperaction.datasets.clips import CachedClips, VideoItem
+from deeperaction.datasets.clips import CachedClips, VideoItem, crop_square, square_around
 from deeperaction.datasets.transforms import _swap_index
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.kinetics_tps import read_tps
@@ -106,17 +106,30 @@ def flip_sample(clip: np.ndarray, boxes: np.ndarray, mask: np.ndarray, states: n
     return clip[:, :, ::-1], b, mask[PART_FLIP], states[PART_FLIP]
 
 
+def person_crop(clip: np.ndarray, boxes: np.ndarray, margin: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A person-centred sample (``data.crop_mode: person``): the square around the person box ``boxes[0]``
+    grown by ``margin``, resized to ``size``; ``boxes (11, 4)`` (person, parts) moved into its pixels."""
+    cx, cy, side = square_around(boxes[:1].astype(np.float64), margin, clip.shape[1:3])
+    s = size / side
+    out = boxes.astype(np.float32).copy()
+    out[:, [0, 2]] = (boxes[:, [0, 2]] - cx) * s + size / 2
+    out[:, [1, 3]] = (boxes[:, [1, 3]] - cy) * s + size / 2
+    return crop_square(clip, (cx, cy, side), size), out
+
+
 class PartStateClips(Dataset):
     """Samples ``((clip uint8 (T, H, W, 3), boxes (11, 4) clip pixels, mask (10,), action), states (10,))``;
-    the clip is centred on the annotated frame (``clip_len`` frames ``stride`` source frames apart)."""
+    the clip is centred on the annotated frame (``clip_len`` frames ``stride`` source frames apart); with
+    ``person_size``, a square of that side around the person (``margin`` context) instead of the whole frame."""
 
     def __init__(self, cache: ClipCache, table: PartTable, sizes: dict[str, tuple[int, int]], clip_len: int = 8,
-                 stride: int = 2, train: bool = True, flip: float = 0.5, seed: int = 0):
+                 stride: int = 2, train: bool = True, flip: float = 0.5, seed: int = 0, person_size: int = 0,
+                 margin: float = 0.3):
         missing = [v for v in table.video_ids if v not in cache.by_id]
         if missing:
             raise InputError(f"{len(missing)} video(s) not in the clip cache, e.g. {missing[0]}", file=cache.folder)
         self.cache, self.table, self.train, self.flip, self.seed, self.epoch = cache, table, train, flip, seed, 0
-        self.clip_len, self.stride = clip_len, stride
+        self.clip_len, self.stride, self.person_size, self.margin = clip_len, stride, person_size, margin
         self.cache_ix = np.array([cache.by_id[v] for v in table.video_ids])
         h, w = cache.size
         self.scale = np.array([[w / sizes[v][0], h / sizes[v][1]] * 2 for v in table.video_ids], np.float32)
@@ -137,6 +150,8 @@ class PartStateClips(Dataset):
         v = t.video[i]
         clip = self.cache.clip(self.cache_ix[v], self.clip_indices(int(t.frame[i])))
         boxes, mask, states = t.boxes[i] * self.scale[v], t.mask[i], t.states[i]
+        if self.person_size:
+            clip, boxes = person_crop(clip, boxes, self.margin, self.person_size)
         if self.train and self.flip > 0 and np.random.default_rng([self.seed, self.epoch, i]).random() < self.flip:
             clip, boxes, mask, states = flip_sample(clip, boxes, mask, states)
         x = (torch.from_numpy(np.ascontiguousarray(clip)), torch.from_numpy(boxes.astype(np.float32)),

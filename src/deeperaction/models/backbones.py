@@ -1,5 +1,5 @@
 """Video backbones by explicit builder: torchvision's 3D networks (random init; weights only from a local
-path, never downloaded) with our classifier, optional frozen BatchNorm; plus ``tiny3d`` for CPU tests."""
+path, never downloaded) with our classifier, optional frozen BatchNorm; plus ``tiny3d`` for CPU tests and ``small3d`` for CPU recipes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,6 +40,24 @@ class Tiny3D(nn.Module):
         return self.fc(self.features(x))
 
 
+class Small3D(nn.Module):
+    """A 5-layer 3D CNN (~0.4M parameters) whose receptive field spans a whole 56-112 px person crop, so it sees
+    the pose as well as local motion; the CPU recipe's RGB backbone (``configs/tps_rgb_cpu.yaml``)."""
+
+    def __init__(self, num_classes: int = 400, width: int = 16):
+        super().__init__()
+        plan = [(3, width, (1, 2, 2)), (width, 2 * width, (1, 2, 2)), (2 * width, 4 * width, (2, 2, 2)),
+                (4 * width, 4 * width, (1, 1, 1)), (4 * width, 8 * width, (2, 2, 2))]
+        layers: list[nn.Module] = []
+        for cin, cout, stride in plan:
+            layers += [nn.Conv3d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool3d(1), nn.Flatten())
+        self.fc = nn.Linear(8 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     "r3d_18": BackboneSpec(tvv.r3d_18, "fc", 112),
     "mc3_18": BackboneSpec(tvv.mc3_18, "fc", 112),
@@ -50,6 +68,7 @@ BACKBONES: dict[str, BackboneSpec] = {
     "mvit_v1_b": BackboneSpec(tvv.mvit_v1_b, "head.1", 224, 16),
     "mvit_v2_s": BackboneSpec(tvv.mvit_v2_s, "head.1", 224, 16),
     "tiny3d": BackboneSpec(Tiny3D, "fc", 32),
+    "small3d": BackboneSpec(Small3D, "fc", 56),
 }
 """Every backbone :func:`build_backbone` knows, with the input it expects."""
 

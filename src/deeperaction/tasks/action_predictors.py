@@ -1,7 +1,13 @@
 """Inference adapters of trained action models for ``parse --action-model``: a ``deeperaction train tps``
-checkpoint (video or skeleton kind; ``classes.txt`` beside it) or an ensemble file ``{"kind": "ensemble",
-"models": [paths], "weights": [w]}`` (paths relative to it). The networks come from
-:func:`deeperaction.models.action.action_model_from_config`."""
+checkpoint (video or skeleton kind; ``classes.txt`` beside it), the skeleton model shipped in the package
+(``default``), or an ensemble file ``{"kind": "ensemble", "models": [paths], "weights": [w]}`` (paths relative
+to it). The networks come from :func:`deeperaction.models.action.action_model_from_config`.
+
+A skeleton model file that names its frame rate (``fps``; the shipped one) classifies each track: the
+track's keypoints are resampled to that rate, cut into overlapping windows, and the window probabilities
+averaged; the video's action is the mean over tracks weighted by their windows, the ``none`` class (no action
+of the vocabulary) set aside.
+"""
 from __future__ import annotations
 
 import json
@@ -10,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deeperaction.datasets.clips import crop_square, interpolate_boxes, square_around
 from deeperaction.datasets.transforms import augment_clips, normalize_skeletons
 from deeperaction.errors import InputError
 from deeperaction.models.action import action_model_from_config
@@ -18,6 +25,10 @@ from deeperaction.models.ensemble import ensemble_scores
 from deeperaction.models.heads.action import multi_clip_scores
 from deeperaction.schema import JOINTS, VideoParse
 from deeperaction.video.reader import probe, read_frames, sample_clip_indices
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "action_skeleton.pt"
+"""The shipped skeleton action model (trained by ``scripts/train_default_action.py`` on synthetic data)."""
+NONE = "none"
 
 
 class ActionPredictor:
@@ -35,22 +46,146 @@ class ActionPredictor:
         self.net.load_state_dict(ck["model"])
         self.device = torch.device(device)
         self.net.to(self.device).eval()
+        self.fps = ck.get("fps")  # per-track classification at this frame rate (skeleton models that name it)
+        self._tracks: dict[int, np.ndarray] | None = None
+
+    @property
+    def per_track(self) -> bool:
+        return self.cfg["model"]["kind"] == "skeleton" and bool(self.fps)
+
+    @torch.no_grad()
+    def track_scores(self, parse: VideoParse) -> dict[int, tuple[np.ndarray, int]]:
+        """``{track_id: (probabilities, windows)}`` of every track with keypoints (per-track models)."""
+        length, out = self.cfg["data"]["clip_len"], {}
+        for tid, seq in track_sequences(parse, self.fps).items():
+            if len(seq) < length:  # a short track: repeat its ends to fill one window
+                pad = length - len(seq)
+                seq = np.concatenate([np.repeat(seq[:1], pad // 2, 0), seq, np.repeat(seq[-1:], pad - pad // 2, 0)])
+            starts = list(range(0, len(seq) - length + 1, max(1, length // 2)))
+            if starts[-1] != len(seq) - length:
+                starts.append(len(seq) - length)
+            x = torch.from_numpy(np.stack([normalize_skeletons(seq[s:s + length][None]) for s in starts]))
+            probs = self.net(x[:, None].flatten(0, 1).to(self.device)).float().softmax(-1).cpu().numpy()
+            out[tid] = (probs.mean(0), len(starts))
+        return out
+
+    @torch.no_grad()
+    def track_curves(self, parse: VideoParse, hop_s: float = 0.2) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Action probabilities over time of each track (per-track models): ``{track_id: (frames, probs)}`` with
+        ``frames`` every source frame from the track's first parsed frame to its last and ``probs (n, C)``:
+        windows every ``hop_s`` seconds, each window's probabilities at its centre, linear between centres."""
+        if not self.per_track:
+            raise ValueError("action curves need a skeleton model that names its frame rate (the shipped one)")
+        length, hop = self.cfg["data"]["clip_len"], max(1, round(hop_s * self.fps))
+        src_fps = parse.fps or self.fps
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for fp in parse.frames:
+            for p in fp.persons:
+                if p.keypoints is not None:
+                    first.setdefault(p.track_id, fp.frame)
+                    last[p.track_id] = fp.frame
+        out = {}
+        for tid, seq in track_sequences(parse, self.fps).items():
+            n = len(seq)
+            if n < length:
+                pad = length - n
+                seq = np.concatenate([np.repeat(seq[:1], pad // 2, 0), seq, np.repeat(seq[-1:], pad - pad // 2, 0)])
+                starts, offset = [0], -(pad // 2)
+            else:
+                starts, offset = list(range(0, n - length + 1, hop)), 0
+                if starts[-1] != n - length:
+                    starts.append(n - length)
+            x = torch.from_numpy(np.stack([normalize_skeletons(seq[s:s + length][None]) for s in starts]))
+            probs = self.net(x[:, None].flatten(0, 1).to(self.device)).float().softmax(-1).cpu().numpy()
+            centres = (np.array(starts) + offset + (length - 1) / 2) / self.fps  # seconds after the first frame
+            frames = np.arange(first[tid], last[tid] + 1)
+            t = (frames - first[tid]) / src_fps
+            out[tid] = (frames, np.stack([np.interp(t, centres, probs[:, c]) for c in range(probs.shape[1])], 1))
+        return out
+
+    def predict_tracks(self, video_path: str | Path, parse: VideoParse) -> dict[int, dict[str, float]]:
+        """Each track's action probabilities (per-track models; else ``{}``)."""
+        if not self.per_track:
+            return {}
+        self._tracks = self.track_scores(parse)
+        return {tid: dict(zip(self.classes, p.tolist())) for tid, (p, _) in self._tracks.items()}
 
     @torch.no_grad()
     def scores(self, video_path: str | Path, parse: VideoParse) -> np.ndarray:
         dc = self.cfg["data"]
+        if self.per_track:
+            tracks = self._tracks if self._tracks is not None else self.track_scores(parse)
+            self._tracks = None
+            if not tracks:
+                p = np.zeros(len(self.classes))
+                if NONE in self.classes:
+                    p[self.classes.index(NONE)] = 1.0
+                return p
+            w = np.array([n for _, n in tracks.values()], float)
+            return (np.stack([p for p, _ in tracks.values()]) * w[:, None]).sum(0) / w.sum()
         if self.cfg["model"]["kind"] == "skeleton":
             x = skeleton_clips(parse, dc["clip_len"], dc["frame_stride"], dc["test_clips"])
         else:
-            n = probe(video_path).n_frames
-            idx = sample_clip_indices(n, dc["clip_len"], dc["frame_stride"], dc["test_clips"], "uniform")
+            info = probe(video_path)
+            idx = sample_clip_indices(info.n_frames, dc["clip_len"], dc["frame_stride"], dc["test_clips"], "uniform")
             h, w = dc["cache_size"]
             clips = read_frames(video_path, idx.reshape(-1), size=(w, h)).reshape(*idx.shape, h, w, 3)
+            if dc.get("crop_mode", "frame") == "person":  # squares around the main track, as in training
+                track = main_track_boxes(parse, info.n_frames) * np.array([w / info.width, h / info.height] * 2)
+                clips = np.stack([crop_square(c, square_around(track[r], dc["person_margin"], (h, w)),
+                                              dc["person_size"]) for c, r in zip(clips, idx)])
             x = augment_clips(torch.from_numpy(clips).to(self.device), dc["crop"], None)
         return multi_clip_scores(self.net, x.to(self.device)[None])[0].cpu().numpy()
 
     def predict_action(self, video_path: str | Path, parse: VideoParse) -> dict[str, float]:
         return dict(zip(self.classes, self.scores(video_path, parse).tolist()))
+
+
+def main_track_boxes(parse: VideoParse, n_frames: int) -> np.ndarray:
+    """Boxes ``(n_frames, 4)`` (source pixels) of the parse's main track, the one covering the most box area
+    over the parsed frames, interpolated between them (NaN when the parse found nobody)."""
+    area: dict[int, float] = {}
+    for fp in parse.frames:
+        for p in fp.persons:
+            area[p.track_id] = area.get(p.track_id, 0.0) + float((p.box[2] - p.box[0]) * (p.box[3] - p.box[1]))
+    if not area:
+        return np.full((n_frames, 4), np.nan)
+    tid = max(area, key=area.get)
+    seen = [(fp.frame, p.box) for fp in parse.frames for p in fp.persons if p.track_id == tid]
+    return interpolate_boxes(np.array([f for f, _ in seen]), np.array([b for _, b in seen]), n_frames)
+
+
+def video_action(scores: dict[str, float]) -> str:
+    """The video's action: the best class other than :data:`NONE` (a video names an action; "none" only
+    says how sure the tracks are that they do one)."""
+    named = {k: v for k, v in scores.items() if k != NONE}
+    return max(named, key=named.get) if named else NONE
+
+
+def track_sequences(parse: VideoParse, fps: float) -> dict[int, np.ndarray]:
+    """Each track's keypoints ``(n, J, 3)`` resampled at ``fps`` over its time span: coordinates and
+    confidence interpolated linearly between the parsed frames where the joint was seen (0 where never)."""
+    rows: dict[int, list[tuple[float, np.ndarray]]] = {}
+    src_fps = parse.fps or fps
+    for fp in parse.frames:
+        for p in fp.persons:
+            if p.keypoints is not None:
+                rows.setdefault(p.track_id, []).append((fp.frame / src_fps, p.keypoints))
+    out = {}
+    for tid, items in rows.items():
+        t = np.array([a for a, _ in items])
+        kp = np.nan_to_num(np.stack([k for _, k in items]).astype(np.float32), nan=0.0)
+        grid = t[0] + np.arange(int(np.floor((t[-1] - t[0]) * fps)) + 1) / fps
+        seq = np.zeros((len(grid), kp.shape[1], 3), np.float32)
+        for j in range(kp.shape[1]):
+            seen = kp[:, j, 2] > 0
+            if seen.sum() == 0:
+                continue
+            for c in range(3):
+                seq[:, j, c] = np.interp(grid, t[seen], kp[seen, j, c])
+        out[tid] = seq
+    return out
 
 
 def skeleton_clips(parse: VideoParse, clip_len: int, stride: int, k: int, persons: int = 2) -> torch.Tensor:
@@ -92,8 +227,9 @@ class EnsembleActionPredictor:
 
 
 def load_action_predictor(path: str | Path, device: str = "cpu"):
-    """An action predictor from a ``train tps`` checkpoint or an ensemble JSON file (see the module doc)."""
-    path = Path(path)
+    """An action predictor from a ``train tps`` checkpoint, ``default`` (the shipped skeleton model) or an
+    ensemble JSON file (see the module doc)."""
+    path = DEFAULT_MODEL if str(path) == "default" else Path(path)
     if path.suffix == ".json":
         try:
             obj = json.loads(path.read_text())

@@ -6,7 +6,8 @@ Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it
 or, with a trained ``person_model``, top-down: its boxes first, then a pose in each --
 person boxes refined to the keypoints, tracking; then per track: keypoint smoothing, kinematic part
 states (or ``state_model``), geometric part boxes (replaced by the pose-guided ``part_model``'s where it
-is confident). Without ``action_model`` the action is "unknown". ``model_bundle``: a folder of models
+is confident). The action of the video and of each track: the skeleton model shipped in the package unless
+``action_model`` names another ("none": no action, reported as "unknown"). ``model_bundle``: a folder of models
 (:func:`resolve_bundle`); options given explicitly win over it.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ class ParseOptions:
     work_max_side: int = 1920      # larger frames are downscaled for the models (boxes mapped back)
     max_pixels: int = 8192 * 8192  # refuse frames larger than this (width x height)
     state_model: str | None = None   # trained part-state model (replaces the kinematic rules)
-    action_model: str | None = None  # trained action model (else the action is "unknown")
+    action_model: str | None = None  # action model file; None: the shipped skeleton model; "none": no action
     part_model: str | None = None    # trained pose-guided part detector (else geometric part boxes)
     person_model: str | None = None  # trained person detector: people top-down (replaces BlazePose's + `detector`)
     model_bundle: str | None = None  # folder of models (bundle.json); fills the model options left unset
@@ -91,7 +92,8 @@ class Parser:
         # the user's model files first: a bad one fails before the (slower) pose model loads
         self.person_model = load_plugin(o.person_model, "person", o.device) if o.person_model else None
         self.state_model = load_plugin(o.state_model, "state", o.device) if o.state_model else None
-        self.action_model = load_plugin(o.action_model, "action", o.device) if o.action_model else None
+        action = o.action_model if o.action_model is not None else "default"
+        self.action_model = None if action == "none" else load_plugin(action, "action", o.device)
         self.part_model = load_plugin(o.part_model, "part", o.device) if o.part_model else None
         self.detector = self.person_model or load_detector(o.detector, o.device)
         self.pose = MediapipePose(num_poses=o.max_people)
@@ -198,13 +200,18 @@ class Parser:
         if self.part_model is not None:  # part boxes first: the state model reads them
             with watch("parts"):
                 self.part_model.predict_parts(video, parse)
+        if self.action_model is not None:  # the action before the states: the part-state head reads it
+            from deeperaction.tasks.action_predictors import video_action
+
+            with watch("action"):
+                if hasattr(self.action_model, "predict_tracks"):
+                    parse.track_actions = self.action_model.predict_tracks(video, parse)
+                scores = self.action_model.predict_action(video, parse)
+            parse.action_scores = {k: float(v) for k, v in scores.items()}
+            parse.action = video_action(scores) if scores else UNKNOWN_ACTION
         if self.state_model is not None:
             with watch("states"):
                 self.state_model.predict_states(video, parse)
-        if self.action_model is not None:
-            scores = self.action_model.predict_action(video, parse)
-            parse.action_scores = {k: float(v) for k, v in scores.items()}
-            parse.action = max(scores, key=scores.get) if scores else UNKNOWN_ACTION
         return ParseRun(parse, info, watch.seconds, frame_ms, decoded, warnings)
 
     def _smooth_tracks(self, rows, info: VideoInfo) -> tuple[list[np.ndarray], dict[tuple[int, int], dict[str, str]]]:

@@ -25,7 +25,7 @@ def load_plugin(path: str | Path, kind: str, device: str):
     """A trained ``kind`` (:data:`KINDS`) model from ``path``: its predictor, ready for ``parse``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if not Path(path).is_file():
+    if not (kind == "action" and str(path) == "default") and not Path(path).is_file():
         raise InputError(f"no such {kind} model file", file=path)
     return _loaders()[kind](path, device=device)
 

@@ -54,9 +54,15 @@ def parse_json(run: ParseRun, stride: int) -> dict:
                 "parts": {n: {"box": [_r(v) for v in d.boxes[0]], "state": d.states[0],
                               "score": round(float(d.scores[0]), 4)} for n, d in p.parts.items()}})
         frames.append({"frame": fp.frame, "ms": run.frame_ms.get(fp.frame), "persons": persons})
+    tracks = []
+    for tid, scores in sorted(vp.track_actions.items()):
+        seen = [fp.frame for fp in vp.frames if any(p.track_id == tid for p in fp.persons)]
+        best = max(scores, key=scores.get)
+        tracks.append({"track_id": tid, "action": best, "score": round(scores[best], 4), "first_frame": min(seen),
+                       "last_frame": max(seen), "scores": {k: round(v, 4) for k, v in scores.items()}})
     return {"video": vp.video_id, "fps": vp.fps, "size": list(vp.size), "n_frames": run.info.n_frames,
-            "decoded_frames": run.decoded_frames, "warnings": run.warnings, "stride": stride, "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action,
-            "action_scores": vp.action_scores,
+            "decoded_frames": run.decoded_frames, "warnings": run.warnings, "stride": stride, "tracks": tracks,
+            "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action, "action_scores": vp.action_scores,
             "timings_s": {k: round(v, 4) for k, v in run.timings.items()}, "frames": frames}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deeperaction.datasets.part_states import person_crop
 from deeperaction.datasets.transforms import normalize_clips
 from deeperaction.errors import InputError
 from deeperaction.kinematics.vocab import PART_STATES
@@ -59,6 +60,8 @@ class PartStatePredictor:
         self.device = torch.device(device)
         self.net.to(self.device).eval()
         self.size, self.clip_len, self.stride = tuple(dc["cache_size"]), dc["clip_len"], dc["frame_stride"]
+        self.person_size = dc["person_size"] if dc.get("crop_mode", "frame") == "person" else 0
+        self.margin = dc.get("person_margin", 0.3)
 
     def predict_states(self, video_path: str | Path, parse: VideoParse) -> None:
         probs = self.state_probs(video_path, parse)
@@ -83,7 +86,6 @@ class PartStatePredictor:
         for c0 in range(0, len(frame_rows), CHUNK):
             chunk = frame_rows[c0:c0 + CHUNK]
             clips = frames[inv.reshape(idx.shape)[c0:c0 + len(chunk)]]
-            fmap = self.net.trunk(_norm(clips, self.device))
             people = [(k, i, j) for k, i in enumerate(chunk) for j in range(len(parse.frames[i].persons))
                       if parse.frames[i].persons[j].parts]
             boxes = np.zeros((len(people), len(PARTS) + 1, 4), np.float32)
@@ -95,9 +97,16 @@ class PartStatePredictor:
                     q = PARTS.index(name)
                     boxes[r, q + 1], mask[r, q] = det.boxes[0], True
             boxes *= scale
-            sel = torch.tensor([k for k, _, _ in people], device=self.device)
+            if self.person_size:  # one square clip around each person, as in training
+                crops = [person_crop(clips[k], boxes[r], self.margin, self.person_size)
+                         for r, (k, _, _) in enumerate(people)]
+                fmap = self.net.trunk(_norm(np.stack([c for c, _ in crops]), self.device))
+                boxes = np.stack([b for _, b in crops])
+            else:  # one trunk pass per frame, shared by its people
+                fmap = self.net.trunk(_norm(clips, self.device))
+                fmap = fmap[torch.tensor([k for k, _, _ in people], device=self.device)]
             b = torch.from_numpy(boxes).to(self.device)
-            feats = roi_features(fmap[sel], b, self.net.stride, self.net.roi)
+            feats = roi_features(fmap, b, self.net.stride, self.net.roi)
             logits = self.net.head(feats, b, torch.from_numpy(mask).to(self.device),
                                    torch.full((len(people),), action, device=self.device))
             for r, pr in enumerate(logits.float().softmax(-1).cpu().numpy()):

@@ -12,20 +12,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from deeperaction.datasets.action import SkeletonClips
+from deeperaction.datasets.action import SkeletonClips, SynthClipStream, main_person_boxes
 from deeperaction.datasets.clip_cache import ClipCache, cache_for
-from deeperaction.datasets.clips import CachedClips, DecodedClips
+from deeperaction.datasets.clips import CachedClips, DecodedClips, interpolate_boxes
 from deeperaction.datasets.tps_folder import train_val_split
 from deeperaction.datasets.transforms import augment_clips, augment_skeletons
+from deeperaction.errors import InputError
 from deeperaction.models.action import action_model_from_config
 from deeperaction.models.heads.action import multi_clip_scores
 from deeperaction.train.ddp import DistInfo, barrier, cleanup, init_distributed
 from deeperaction.train.engine import Task, fit, seed_everything
+from deeperaction.video.reader import probe
 
 
 def _accuracy_sums(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -106,9 +109,40 @@ def folder_action_task(cfg: dict, info: DistInfo | None = None) -> tuple[Task, l
         size = tuple(dc["cache_size"])
         train_set = DecodedClips(train, size, train=True, **common)
         val_set = DecodedClips(val, size, train=False, **common) if val else None
+    if cfg["model"]["kind"] == "video":
+        train_set.repeat = int(dc["repeat"])
+    if dc["crop_mode"] == "person" and cfg["model"]["kind"] == "video":
+        step = dc["cache_step"] if dc["cache"] else 1
+        for ds, items, root in ((train_set, train, dc["root"]), (val_set, val, split.val_root)):
+            if ds is not None:
+                tracks = person_tracks(ds, items, root, tuple(dc["cache_size"]), step)
+                ds.centre_on(tracks, dc["person_size"], dc["person_margin"])
+    elif dc["crop_mode"] != "frame":
+        raise InputError(f"data.crop_mode must be frame or person, got {dc['crop_mode']!r}", field="data.crop_mode")
+    if dc["source"] == "synth" and cfg["model"]["kind"] == "video":  # held out: the folder; trained: fresh clips
+        train_set = SynthClipStream(classes, clip_len=dc["clip_len"], stride=dc["frame_stride"], seed=tc["seed"] + 1,
+                                    length=dc["synth_clips"], preset=dc["synth_preset"],
+                                    frame_size=tuple(dc["synth_size"]), crop_mode=dc["crop_mode"],
+                                    person_size=dc["person_size"], margin=dc["person_margin"])
+    elif dc["source"] != "folder":
+        raise InputError(f"data.source must be folder or synth, got {dc['source']!r}", field="data.source")
     task = action_task(cfg, train_set, val_set, len(classes))
     task.eval_batch_size = max(1, tc["batch_size"] // max(1, dc["test_clips"]))
     return task, classes
+
+
+def person_tracks(ds, items: list, root: str, stored_hw: tuple[int, int], step: int) -> list[np.ndarray]:
+    """Each item's main-person boxes (from the TPS GT of ``root``) for every frame the dataset stores, in its
+    pixels (stored frames are every ``step``-th source frame at ``stored_hw``)."""
+    boxes = main_person_boxes(root)
+    out = []
+    for i, it in enumerate(items):
+        info = probe(it.path)
+        frames, b = boxes.get(it.video_id, (np.zeros(0, int), np.zeros((0, 4))))
+        h, w = stored_hw
+        scale = np.array([w / info.width, h / info.height] * 2)
+        out.append(interpolate_boxes(frames / step, b * scale, ds.n_frames(i)))
+    return out
 
 
 def train_action(cfg: dict, resume: str | None = None) -> dict[str, Any]:

@@ -16,14 +16,22 @@ import yaml
 from deeperaction.errors import InputError, ProblemList
 
 DATA: dict[str, Any] = {
-    "root": "",              # Kinetics-TPS layout: folder with gt_vid_result.json (+ gt_part_result.json) and the videos
+    "root": "",              # Kinetics-TPS layout: gt_vid_result.json (+ gt_part_result.json) beside the videos
     "val_root": "",          # held-out set in the same layout; "" = split `val_fraction` off `root`
     "val_fraction": 0.2,     # share of `root` videos held out when `val_root` is "" (stratified by action)
-    "cache": "",             # on-disk store of decoded training data (clips, crops or frames; memory-mapped), built once; "" = decode on the fly / keep in memory
+    "cache": "",             # on-disk store of decoded clips, crops or frames (memory-mapped, built once); "" = none
     "cache_size": [128, 171],  # frame size (height, width) stored in the clip cache / decoded on the fly
     "cache_step": 1,         # keep every n-th frame in the clip cache (saves disk; frame_stride still in source frames)
     "clip_len": 16,          # frames per clip
     "frame_stride": 2,       # take every n-th frame inside a clip
+    "source": "folder",      # training clips: "folder" (data.root) | "synth" (fresh synthetic ones, made in the workers)
+    "repeat": 1,             # training clips drawn from each video per epoch (folder source; random starts)
+    "synth_clips": 2000,     # synthetic training clips per epoch (source synth; new ones every epoch)
+    "synth_preset": "easy",  # generator preset of the synthetic clips (easy | default | hard)
+    "synth_size": [160, 120],  # frame size (width, height) the synthetic clips are rendered at
+    "crop_mode": "frame",    # "frame" | "person": squares around the main person (GT boxes; the tracker's in parse)
+    "person_size": 112,      # side of a person-centred clip before augmentation, pixels
+    "person_margin": 0.3,    # context around the person's boxes over the clip, as a share of their size
     "crop": 112,             # square training crop, pixels (s3d and mvit need 224)
     "scale": [0.6, 1.0],     # random-resized-crop area range, fraction of the frame
     "flip": 0.5,             # horizontal flip probability (left/right parts and joints swap where present)
@@ -36,7 +44,7 @@ DATA: dict[str, Any] = {
 
 MODEL: dict[str, Any] = {
     "kind": "video",         # "video" (torchvision 3D backbone) | "skeleton" (keypoint sequence classifier)
-    "name": "r3d_18",        # r3d_18 | mc3_18 | r2plus1d_18 | swin3d_t | s3d | mvit_v2_s ... | tiny3d (video backbone)
+    "name": "r3d_18",        # r3d_18 | mc3_18 | r2plus1d_18 | s3d | mvit_v2_s ... | small3d | tiny3d
     "weights": "",           # local state-dict path to start from ("" = random init; never downloaded)
     "frozen_bn": False,      # freeze BatchNorm statistics and affine (small batches / fine-tuning)
     "dropout": 0.5,          # dropout before the classifier
@@ -88,7 +96,9 @@ def section(catalog: dict[str, Any], keys: tuple[str, ...], **values: Any) -> di
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": section(DATA, TPS_DATA + CLIP_DATA + ("crop", "scale", "flip", "colour")),
+    "data": section(DATA, TPS_DATA + CLIP_DATA + ("source", "repeat", "synth_clips", "synth_preset", "synth_size",
+                                                  "crop_mode", "person_size", "person_margin", "crop", "scale",
+                                                  "flip", "colour")),
     "model": section(MODEL, tuple(MODEL)),
     "optim": section(OPTIM, tuple(OPTIM)),
     "train": section(TRAIN, tuple(TRAIN)),

@@ -133,5 +133,6 @@ def part_detector_task(cfg: dict) -> Task:
 
 def train_part_detector(cfg: dict, resume: str | None = None) -> dict[str, Any]:
     """Python twin of ``deeperaction train partdet``: fit, then ``OUT/model.pt`` from the best checkpoint."""
-    return fit_and_export(lambda info: (part_detector_task(cfg), ["__background__", *PARTS]), cfg, resume, "part_detector")
+    return fit_and_export(lambda info: (part_detector_task(cfg), ["__background__", *PARTS]), cfg, resume,
+                          "part_detector")
 

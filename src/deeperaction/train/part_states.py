@@ -30,7 +30,8 @@ from deeperaction.train.engine import Task, fit_and_export
 from deeperaction.video.reader import probe
 
 PARTS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": section(DATA, TPS_DATA + CLIP_DATA + ("flip",), clip_len=8, frame_stride=2),
+    "data": section(DATA, TPS_DATA + CLIP_DATA + ("flip", "crop_mode", "person_size", "person_margin"), clip_len=8,
+                    frame_stride=2, person_size=64),
     "model": section(MODEL, ("name", "weights", "frozen_bn", "dropout", "channels_last"), dropout=0.1),
     "optim": section(OPTIM, tuple(OPTIM), name="adamw", lr=1e-3, weight_decay=0.01, label_smoothing=0.0),
     "train": section(TRAIN, tuple(TRAIN)),
@@ -102,10 +103,13 @@ def part_states_task(cfg: dict, info=None) -> tuple[Task, list[str]]:
         table, _ = read_part_table(dc["root"], classes)
         vtable = read_part_table(val_root, classes, True)[0] if dc["val_root"] else table
         sizes = _sizes(cache)
+        if dc["crop_mode"] not in ("frame", "person"):
+            raise InputError(f"data.crop_mode must be frame or person, got {dc['crop_mode']!r}", field="data.crop_mode")
+        crop = {"person_size": dc["person_size"] if dc["crop_mode"] == "person" else 0, "margin": dc["person_margin"]}
         train_set = PartStateClips(cache, _subset(table, train_ids), sizes, dc["clip_len"], dc["frame_stride"],
-                                   train=True, flip=dc["flip"], seed=tc["seed"])
+                                   train=True, flip=dc["flip"], seed=tc["seed"], **crop)
         val_set = PartStateClips(cache, _subset(vtable, val_ids), sizes, dc["clip_len"], dc["frame_stride"],
-                                 train=False) if val_ids else None
+                                 train=False, **crop) if val_ids else None
         model = part_states_from_config(cfg, len(classes))
 
         def prepare(batch, device, gen):

@@ -110,7 +110,8 @@ def person_ap(detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], roo
     s, tp, n_gt = match_images(((*detect(img), gt) for img, gt in zip(fs.images, fs.boxes)), match_iou)
     sure = s >= score_thresh
     return {"gt": float(n_gt), "frames": float(len(fs)), "ap50": box_ap(s, tp, n_gt),
-            "recall": float((tp & sure).sum() / max(n_gt, 1)), "precision": float((tp & sure).sum() / max(sure.sum(), 1))}
+            "recall": float((tp & sure).sum() / max(n_gt, 1)),
+            "precision": float((tp & sure).sum() / max(sure.sum(), 1))}
 
 
 def _contrast(im: torch.Tensor, c: float) -> torch.Tensor:
@@ -141,7 +142,8 @@ def person_detector_task(cfg: dict) -> Task:
     def loss(losses: dict[str, torch.Tensor], y) -> torch.Tensor:
         return sum(v.float() for v in losses.values())
 
-    return Task(model=person_detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare, loss=loss,
+    return Task(model=person_detector_from_config(cfg), train_set=train_set, val_set=val_set, prepare=prepare,
+                loss=loss,
                 eval_batch=lambda net, batch, device: person_box_sums(net, batch, device, pc["match_iou"],
                                                                       pc["score_thresh"]),
                 summarize=person_box_summary, best_key="ap50", collate=collate_frames)

@@ -34,15 +34,20 @@ def video_trunk(*, name: str = "tiny3d", weights: str | None = None, frozen_bn: 
                 layers: int = 3) -> tuple[nn.Module, int, int]:
     """A video backbone cut before its pooling: ``(B, 3, T, H, W) -> (B, C, T', H', W')``; returns the
     trunk, ``C`` and the spatial stride. ``layers``: residual stages kept for r3d/mc3/r2plus1d (3: stride 8,
-    4: stride 16); ``tiny3d`` keeps all its convolutions (stride 8)."""
+    4: stride 16); ``tiny3d`` keeps all its convolutions (stride 8); ``small3d`` keeps ``layers + 1`` of its 5
+    (3: stride 8)."""
     net = build_backbone(name=name, num_classes=2, weights=weights, frozen_bn=frozen_bn)
     if name == "tiny3d":
         convs = list(net.features.children())[:-2]  # drop AdaptiveAvgPool3d and Flatten
         return nn.Sequential(*convs), convs[-3].out_channels, 8
+    if name == "small3d":
+        blocks = min(layers + 1, 5)  # conv + BN + ReLU each; strides 2, 2, 2, 1, 2 in space
+        convs = list(net.features.children())[: 3 * blocks]
+        return nn.Sequential(*convs), convs[-3].out_channels, 16 if blocks == 5 else 2 ** min(blocks, 3)
     if name in ("r3d_18", "mc3_18", "r2plus1d_18"):
         stages = [net.stem, net.layer1, net.layer2, net.layer3, net.layer4][: layers + 1]
         return nn.Sequential(*stages), 64 * 2 ** (layers - 1), 2 ** layers
-    raise ValueError(f"part-state trunks: tiny3d, r3d_18, mc3_18, r2plus1d_18; got {name!r}")
+    raise ValueError(f"part-state trunks: tiny3d, small3d, r3d_18, mc3_18, r2plus1d_18; got {name!r}")
 
 
 def roi_features(fmap: torch.Tensor, boxes: torch.Tensor, stride: int, out: int = 3) -> torch.Tensor:
@@ -133,7 +138,7 @@ def build_part_state_net(*, num_actions: int, trunk: str = "tiny3d", weights: st
     on a video trunk, related by self-attention, one state classifier per part.
 
     num_actions: action classes (the head is told the video's action; one extra id = unknown).
-    trunk: video backbone cut before pooling (tiny3d, r3d_18, mc3_18, r2plus1d_18); weights: its local state
+    trunk: video backbone cut before pooling (tiny3d, small3d, r3d_18, mc3_18, r2plus1d_18); weights: its local state
         dict or None; frozen_bn: constant BatchNorm; layers: residual stages kept (3: stride 8).
     dim: token width; heads: attention heads; attn_layers: attention layers; dropout: in the head.
     action_dropout: share of training samples whose action is hidden; use_action: feed the action at all.
