@@ -6,7 +6,7 @@ import importlib
 from deeperaction.cli.app import app
 
 # Each module registers its commands on the app; a module not written yet is skipped.
-_COMMAND_MODULES = ("eval_tps", "eval_multisports", "eval_tal", "eval_ava", "synth", "parse", "train",
+_COMMAND_MODULES = ("eval_tps", "eval_multisports", "eval_tal", "eval_ava", "synth", "parse", "detect", "train",
                     "report", "bench", "convert")
 for _name in _COMMAND_MODULES:
     try:

@@ -63,6 +63,32 @@ def _mosi_entry() -> tuple[Callable, Callable]:
     return load_mosi_config, train_mosi
 
 
+def _stad_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.stad import load_stad_config, train_stad  # noqa: PLC0415
+    return load_stad_config, train_stad
+
+
+@train_app.command("stad")
+def train_stad_cmd(
+    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.stad.STAD_DEFAULTS."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
+) -> None:
+    """Train the spatio-temporal action detector (MultiSports / AVA style) on the people of keyframes: RoI
+    features + context, memory and pose-part blocks (stad.context, stad.memory, stad.pose_parts); data.root is
+    a MultiSports GT pickle (or its folder) with videos/ beside it. Evaluation: frame-mAP@0.5 on the held-out
+    videos (the GT's test_videos, or data.val_root). Writes OUT/model.pt (kind stad).
+
+    Examples:
+
+      deeperaction train stad configs/stad_cpu.yaml
+
+      deeperaction train stad configs/stad_cpu.yaml --set stad.memory_model=runs/stad_base/model.pt
+
+      torchrun --nproc_per_node 8 -m deeperaction train stad configs/stad_cpu.yaml --set model.name=r3d_18
+    """
+    _train(_stad_entry, config, set_, resume, json_out)
+
+
 @train_app.command("mosi")
 def train_mosi_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.mosi.MOSI_DEFAULTS."),

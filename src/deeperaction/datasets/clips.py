@@ -55,6 +55,30 @@ def interpolate_boxes(frames: np.ndarray, boxes: np.ndarray, n_frames: int) -> n
     return out
 
 
+class KeyframeClips(Dataset):
+    """Base of the datasets whose samples are clips centred on annotated frames of cached videos (part states,
+    spatio-temporal detection): the cache rows of ``video_ids``, each video's box scale from its source
+    ``sizes[i] = (w, h)`` to the cache's pixels, the epoch, and the clip's stored-frame indices."""
+
+    def __init__(self, cache, video_ids: list[str], sizes: list[tuple[int, int]], *, clip_len: int, stride: int,
+                 seed: int = 0):
+        missing = [v for v in video_ids if v not in cache.by_id]
+        if missing:
+            raise InputError(f"{len(missing)} video(s) not in the clip cache, e.g. {missing[0]}", file=cache.folder)
+        self.cache, self.clip_len, self.stride, self.seed, self.epoch = cache, clip_len, stride, seed, 0
+        self.cache_ix = np.array([cache.by_id[v] for v in video_ids])
+        h, w = cache.size
+        self.scale = np.array([[w / sw, h / sh] * 2 for sw, sh in sizes], np.float32).reshape(-1, 4)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def clip_indices(self, frame: int) -> np.ndarray:
+        """Stored-frame indices of the clip centred on source ``frame`` (clamped to the video later)."""
+        offsets = (np.arange(self.clip_len) - (self.clip_len - 1) / 2) * self.stride
+        return np.maximum(np.round((frame + offsets) / self.cache.step).astype(np.int64), 0)
+
+
 @dataclass(frozen=True)
 class VideoItem:
     """A labelled video: its id, where it is (a file or a frame folder), its class index."""

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from deeperaction.datasets.clip_cache import ClipCache
-from deeperaction.datasets.clips import CachedClips, VideoItem, crop_square, square_around
+from deeperaction.datasets.clips import CachedClips, KeyframeClips, VideoItem, crop_square, square_around
 from deeperaction.datasets.transforms import _swap_index
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.kinetics_tps import read_tps
@@ -117,7 +116,7 @@ def person_crop(clip: np.ndarray, boxes: np.ndarray, margin: float, size: int) -
     return crop_square(clip, (cx, cy, side), size), out
 
 
-class PartStateClips(Dataset):
+class PartStateClips(KeyframeClips):
     """Samples ``((clip uint8 (T, H, W, 3), boxes (11, 4) clip pixels, mask (10,), action), states (10,))``;
     the clip is centred on the annotated frame (``clip_len`` frames ``stride`` source frames apart); with
     ``person_size``, a square of that side around the person (``margin`` context) instead of the whole frame."""
@@ -125,25 +124,12 @@ class PartStateClips(Dataset):
     def __init__(self, cache: ClipCache, table: PartTable, sizes: dict[str, tuple[int, int]], clip_len: int = 8,
                  stride: int = 2, train: bool = True, flip: float = 0.5, seed: int = 0, person_size: int = 0,
                  margin: float = 0.3):
-        missing = [v for v in table.video_ids if v not in cache.by_id]
-        if missing:
-            raise InputError(f"{len(missing)} video(s) not in the clip cache, e.g. {missing[0]}", file=cache.folder)
-        self.cache, self.table, self.train, self.flip, self.seed, self.epoch = cache, table, train, flip, seed, 0
-        self.clip_len, self.stride, self.person_size, self.margin = clip_len, stride, person_size, margin
-        self.cache_ix = np.array([cache.by_id[v] for v in table.video_ids])
-        h, w = cache.size
-        self.scale = np.array([[w / sizes[v][0], h / sizes[v][1]] * 2 for v in table.video_ids], np.float32)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        super().__init__(cache, table.video_ids, [sizes[v] for v in table.video_ids],
+                         clip_len=clip_len, stride=stride, seed=seed)
+        self.table, self.train, self.flip, self.person_size, self.margin = table, train, flip, person_size, margin
 
     def __len__(self) -> int:
         return len(self.table)
-
-    def clip_indices(self, frame: int) -> np.ndarray:
-        """Stored-frame indices of the clip centred on source ``frame`` (clamped to the video later)."""
-        offsets = (np.arange(self.clip_len) - (self.clip_len - 1) / 2) * self.stride
-        return np.maximum(np.round((frame + offsets) / self.cache.step).astype(np.int64), 0)
 
     def __getitem__(self, i: int):
         t = self.table

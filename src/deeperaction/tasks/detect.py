@@ -1,0 +1,138 @@
+"""Spatio-temporal action detection of any video: action tubes of people (``deeperaction detect``).
+
+Offline default: people, poses and tracks as ``parse`` finds them (BlazePose + HOG, the same tracker), each
+track's action probabilities over time from the skeleton action model shipped in the package (windows every
+``hop_s`` along the track), then tubes by smoothing, thresholding, bridging gaps and cutting the longest
+continuous runs (:mod:`deeperaction.tasks.tubes`). ``detect_video(path) -> DetectRun`` is the Python API;
+:func:`deeperaction.tasks.detect_outputs.detect_to_folder` writes what the command writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deeperaction.datasets.clips import interpolate_boxes
+from deeperaction.errors import InputError
+from deeperaction.schema import Tube, VideoParse
+from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
+from deeperaction.tasks.stopwatch import Stopwatch
+from deeperaction.tasks.tubes import TubeOptions, smooth, track_tubes
+
+
+@dataclass
+class DetectOptions:
+    """Every knob of ``detect``: how people are found (as ``parse``), how actions are scored and tubes cut."""
+
+    stride: int = 2                  # find people and poses every k-th frame (poses are interpolated between)
+    max_people: int = 10             # most people per frame
+    max_frames: int | None = None    # only the first N frames
+    device: str = "cpu"              # for torch models
+    detector: str = "hog"            # extra person detector (as parse --detector)
+    person_model: str | None = None  # a trained person detector (people top-down), as parse --person-model
+    action_model: str | None = None  # skeleton action model file; None: the shipped one
+    hop_s: float = 0.2               # an action window every this many seconds along each track
+    frame_top_k: int = 3             # frame detections: each tracked person's k best classes at every frame ...
+    frame_min_score: float = 0.05    # ... that score at least this (smoothed probability)
+    tubes: TubeOptions = field(default_factory=TubeOptions)
+
+
+@dataclass
+class DetectRun:
+    """One video's detection: the tubes with their track ids, the parse they came from, per-stage seconds."""
+
+    tubes: list[tuple[int, Tube]]
+    frame_dets: list[tuple[int, int, int, float, np.ndarray]]  # (track_id, frame, class index, score, box)
+    parse: VideoParse
+    run: ParseRun
+    classes: list[str]
+    timings: dict[str, float]
+
+
+class Detector:
+    """Holds the loaded models so that many videos reuse them: ``Detector(opts).detect(path)``."""
+
+    def __init__(self, options: DetectOptions | None = None):
+        from deeperaction.tasks.parse_models import load_plugin
+
+        self.opts = o = options or DetectOptions()
+        if o.stride < 1 or o.max_people < 1 or o.hop_s <= 0 or o.frame_top_k < 1:
+            raise InputError(f"stride, max_people and frame_top_k must be >= 1 and hop_s > 0 (got {o.stride}, "
+                             f"{o.max_people}, {o.frame_top_k}, {o.hop_s})")
+        self.action = load_plugin(o.action_model or "default", "action", o.device)
+        if not getattr(self.action, "per_track", False):
+            raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
+                             " rate, as the shipped model does)", file=o.action_model)
+        self.classes = list(self.action.classes)
+        self.parser = Parser(ParseOptions(stride=o.stride, max_people=o.max_people, max_frames=o.max_frames,
+                                          device=o.device, detector=o.detector, person_model=o.person_model,
+                                          action_model="none"))
+
+    def detect(self, video: str | Path, *, on_frame=None) -> DetectRun:
+        """Tubes of one video (file or frame folder)."""
+        run = self.parser.parse(video, on_frame=on_frame)
+        watch = Stopwatch(("action", "tubes"))
+        vp = run.parse
+        with watch("action"):
+            curves = self.action.track_curves(vp, self.opts.hop_s)
+        with watch("tubes"):
+            boxes = track_boxes(vp)
+            tubes, dets = [], []
+            for tid, (frames, probs) in sorted(curves.items()):
+                b = boxes[tid](frames)
+                tubes += track_tubes(vp.video_id, tid, frames, b, probs, self.classes, vp.fps or 25.0,
+                                     self.opts.tubes)
+                dets += frame_detections(tid, frames, b, probs, self.classes, vp.fps or 25.0, self.opts)
+        return DetectRun(tubes, dets, vp, run, self.classes, {**run.timings, **watch.seconds})
+
+    def close(self) -> None:
+        self.parser.close()
+
+
+def frame_detections(track_id: int, frames: np.ndarray, boxes: np.ndarray, probs: np.ndarray, classes: list[str],
+                     fps: float, opts: DetectOptions) -> list[tuple[int, int, int, float, np.ndarray]]:
+    """Per-frame detections of one track for the frame-mAP: at every frame its ``frame_top_k`` best action
+    classes (smoothed as the tubes are; "none" left out) scoring at least ``frame_min_score``, each with the
+    track's box. Rows ``(track_id, frame, class index into classes, score, box)``."""
+    keep = np.array([i for i, c in enumerate(classes) if c != "none"])
+    sm = smooth(np.asarray(probs, np.float64)[:, keep], max(1, round(opts.tubes.smooth_s * fps)) | 1)
+    k = min(opts.frame_top_k, sm.shape[1])
+    top = np.argsort(-sm, axis=1, kind="stable")[:, :k]
+    out = []
+    for r, f in enumerate(frames):
+        if not np.isfinite(boxes[r]).all():
+            continue
+        for c in top[r]:
+            if sm[r, c] >= opts.frame_min_score:
+                out.append((track_id, int(f), int(keep[c]), float(sm[r, c]), boxes[r]))
+    return out
+
+
+def track_boxes(parse: VideoParse):
+    """``{track_id: boxes_at(frames) -> (n, 4)}``: each track's boxes interpolated between its parsed frames."""
+    seen: dict[int, tuple[list[int], list[np.ndarray]]] = {}
+    for fp in parse.frames:
+        for p in fp.persons:
+            f, b = seen.setdefault(p.track_id, ([], []))
+            f.append(fp.frame)
+            b.append(p.box)
+
+    def at(frames_boxes):
+        f, b = np.array(frames_boxes[0]), np.array(frames_boxes[1])
+
+        def boxes_at(frames: np.ndarray) -> np.ndarray:
+            out = interpolate_boxes(f - frames[0], b, len(frames))
+            return out
+        return boxes_at
+
+    return {tid: at(v) for tid, v in seen.items()}
+
+
+def detect_video(video: str | Path, **options) -> DetectRun:
+    """Detect the action tubes of one video with :class:`DetectOptions` given as keywords."""
+    det = Detector(DetectOptions(**options))
+    try:
+        return det.detect(video)
+    finally:
+        det.close()

@@ -1,0 +1,105 @@
+"""``deeperaction detect`` end to end on synthetic clips: its files are what ``eval multisports`` and ``eval
+ava`` accept; a video with no people gives valid empty outputs; a corrupt video in a folder is reported and
+the rest done; the tubes of the offline default on the generator's own keypoints (perception set aside)."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from deeperaction.cli import app
+from deeperaction.synth import generate, ground_truth, make_spec
+from deeperaction.synth.export import to_video_parse
+
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def stad(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stad")
+    generate(root, videos=3, seed=4, task="stad", size=(320, 240), preset="easy", duration=(4.0, 5.0))
+    return root
+
+
+def _ok(args):
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0 and "Traceback" not in r.output, r.output
+    return r.output
+
+
+def test_detect_writes_files_the_evaluators_accept(stad, tmp_path):
+    gt = stad / "annotations/stad/multisports_gt.pkl"
+    out = tmp_path / "det"
+    _ok(["detect", stad / "videos", "--out", out, "--gt", gt, "--max-frames", "60"])
+    tubes = json.loads((out / "tubes.json").read_text())["videos"]
+    assert set(tubes) == {p.stem for p in (stad / "videos").glob("*.mp4")}
+    for v in tubes.values():
+        assert v["labels"] and len(v["size"]) == 2
+        for t in v["tubes"]:
+            assert np.all(np.diff(t["frames"]) == 1) and len(t["boxes"]) == len(t["frames"]) and 0 < t["score"] <= 1
+    for sub in tubes:
+        assert (out / sub / "render.mp4").is_file() and (out / sub / "timeline.png").is_file()
+    _ok(["eval", "multisports", "--gt", gt, "--pred", out, "--subset", "train"])
+    _ok(["eval", "multisports", "--gt", gt, "--pred", out])
+    labelmap = stad / "annotations/stad/ava_labelmap.pbtxt"
+    assert (out / "ava_labelmap.pbtxt").read_text() == labelmap.read_text()  # the generator's ids
+    _ok(["eval", "ava", "--gt", stad / "annotations/stad/ava_train.csv", "--pred", out / "ava_detections.csv",
+         "--labelmap", out / "ava_labelmap.pbtxt"])
+    _ok(["validate", "ava", out / "ava_detections.csv", "--kind", "pred"])
+
+
+def test_no_people_gives_valid_empty_outputs_and_a_bad_video_is_reported(stad, tmp_path):
+    from deeperaction.video.writer import VideoWriter
+
+    d = tmp_path / "in"
+    d.mkdir()
+    with VideoWriter(d / "empty.mp4", fps=25, size=(64, 48)) as w:
+        for _ in range(20):
+            w.write(np.full((48, 64, 3), 90, np.uint8))
+    (d / "broken.mp4").write_bytes(b"\x00" * 500)
+    out = tmp_path / "det"
+    r = runner.invoke(app, ["detect", str(d), "--out", str(out), "--no-render"])
+    assert r.exit_code == 3 and "broken.mp4" in r.output and "Traceback" not in r.output, r.output
+    assert json.loads((out / "tubes.json").read_text())["videos"]["empty"]["tubes"] == []
+    fd = pickle.loads((out / "frame_detections.pkl").read_bytes())
+    assert fd.shape == (0, 8)
+    vd = pickle.loads((out / "video_detections.pkl").read_bytes())
+    assert len(vd) == 14 and all(v == [] for v in vd.values())
+
+
+def test_bad_input_one_line(tmp_path, stad):
+    video = next((stad / "videos").glob("*.mp4"))
+    for args, needle in ((["--stride", "0"], "--stride must be >= 1"), (["--threshold", "1.5"], "--threshold"),
+                         (["--gt", str(tmp_path / "no.pkl")], "no such MultiSports GT")):
+        r = runner.invoke(app, ["detect", str(video), "--out", str(tmp_path / "o"), *args])
+        lines = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+        assert r.exit_code == 2 and len(lines) == 1 and needle in lines[0], r.output
+
+
+def test_default_tubes_on_the_generators_keypoints():
+    """Perception set aside (the generator's exact keypoints and boxes): the shipped model and the tube builder
+    recover each person's action instances on a fresh seed."""
+    from deeperaction.tasks.action_predictors import load_action_predictor
+    from deeperaction.tasks.detect import track_boxes
+    from deeperaction.tasks.tubes import track_tubes
+
+    pred = load_action_predictor("default")
+    hit = total = 0
+    for i in range(6):
+        lab = ground_truth(make_spec("stad", i, 31, size=(320, 240), preset="easy"))
+        vp = to_video_parse(lab, stride=2)
+        boxes = track_boxes(vp)
+        found = []
+        for tid, (frames, probs) in pred.track_curves(vp).items():
+            found += [t for _, t in track_tubes(vp.video_id, tid, frames, boxes[tid](frames), probs, pred.classes,
+                                                 lab.spec.fps)]
+        for p in lab.persons:
+            for inst in p.instances:
+                total += 1
+                mid = (inst.start + inst.end) // 2
+                hit += any(t.label == inst.action and t.frames[0] <= mid <= t.frames[-1] for t in found)
+    assert total >= 10 and hit / total >= 0.6, (hit, total)
