@@ -103,3 +103,35 @@ def test_default_tubes_on_the_generators_keypoints():
                 mid = (inst.start + inst.end) // 2
                 hit += any(t.label == inst.action and t.frames[0] <= mid <= t.frames[-1] for t in found)
     assert total >= 10 and hit / total >= 0.6, (hit, total)
+
+
+def test_a_trained_stad_model_replaces_the_default(stad, tmp_path):
+    """``detect --model`` with a ``train stad`` model (here with memory, whose bank comes from a first stad model,
+    and the pose-part path on the parse's keypoints): the tracked people are scored by the RGB model and the
+    outputs are as with the default; a memory model whose bank cannot be rebuilt is refused in one line."""
+    from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
+    from deeperaction.train.stad import load_stad_config, train_stad
+
+    base = [f"data.root={stad}", f"data.val_root={stad}", f"data.cache={tmp_path / 'cache'}", "data.workers=0",
+            "data.cache_size=[96, 128]", "model.name=tiny3d", "stad.pose_parts=true", "train.epochs=1",
+            "train.batch_size=8", "train.progress=false"]
+    first = train_stad(load_stad_config(None, base + [f"train.out={tmp_path / 'a'}"]))
+    mem = train_stad(load_stad_config(None, base + ["stad.memory=true", f"stad.memory_model={first['model_path']}",
+                                                    f"train.out={tmp_path / 'b'}"]))
+    video = sorted((stad / "videos").glob("*.mp4"))[0]
+    out = tmp_path / "det"
+    _ok(["detect", video, "--out", out, "--model", mem["model_path"], "--max-frames", "50", "--no-render",
+         "--threshold", "0.2"])
+    v = json.loads((out / "tubes.json").read_text())["videos"][video.stem]
+    classes = load_checkpoint(mem["model_path"])["classes"]
+    assert v["labels"] == [c for c in classes if c != "none"]
+    rows = v["frame_detections"]["rows"]
+    assert rows and all(0 <= r[1] < 50 and 0 < r[3] <= 1 for r in rows)
+    assert {t["track_id"] for t in v["tubes"]} <= {r[0] for r in rows}  # tubes only of scored tracks
+    assert (out / "frame_detections.pkl").is_file() and (out / "ava_detections.csv").is_file()
+
+    ck = load_checkpoint(mem["model_path"])
+    ck["config"]["stad"]["memory_model"] = ""  # a bank from the untrained network: not reproducible
+    save_checkpoint(tmp_path / "lost.pt", **ck)
+    r = runner.invoke(app, ["detect", str(video), "--out", str(tmp_path / "o2"), "--model", str(tmp_path / "lost.pt")])
+    assert r.exit_code == 2 and "stad.memory_model" in r.output and "Traceback" not in r.output

@@ -43,8 +43,9 @@ def detect(
     max_frames: int | None = typer.Option(None, "--max-frames", help="only the first N frames"),
     shard: str = typer.Option("0/1", "--shard", help="i/n: every n-th video starting at i"),
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and timeline.png"),
-    model: Path | None = typer.Option(None, "--model", help="action model file (a skeleton model that names its "
-                                      "frame rate; default: the shipped one)"),
+    model: Path | None = typer.Option(None, "--model", help="action model file: a `train stad` model (RGB, scores "
+                                      "the tracked people) or a skeleton model that names its frame rate "
+                                      "(default: the shipped one)"),
     person_model: Path | None = typer.Option(None, "--person-model", help="trained person detector (people "
                                              "top-down), as parse --person-model"),
     gt: Path | None = typer.Option(None, "--gt", help="MultiSports GT pickle: its labels and test-video order"),

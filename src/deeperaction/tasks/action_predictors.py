@@ -70,8 +70,10 @@ class ActionPredictor:
         return out
 
     @torch.no_grad()
-    def track_curves(self, parse: VideoParse, hop_s: float = 0.2) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Action probabilities over time of each track (per-track models): ``{track_id: (frames, probs)}`` with
+    def track_curves(self, parse: VideoParse, hop_s: float = 0.2, video: str | Path | None = None
+                     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Action probabilities over time of each track (per-track models; keypoints only, ``video`` unused):
+        ``{track_id: (frames, probs)}`` with
         ``frames`` every source frame from the track's first parsed frame to its last and ``probs (n, C)``:
         windows every ``hop_s`` seconds, each window's probabilities at its centre, linear between centres."""
         if not self.per_track:

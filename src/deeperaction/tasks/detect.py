@@ -2,9 +2,11 @@
 
 Offline default: people, poses and tracks as ``parse`` finds them (BlazePose + HOG, the same tracker), each
 track's action probabilities over time from the skeleton action model shipped in the package (windows every
-``hop_s`` along the track), then tubes by smoothing, thresholding, bridging gaps and cutting the longest
-continuous runs (:mod:`deeperaction.tasks.tubes`). ``detect_video(path) -> DetectRun`` is the Python API;
-:func:`deeperaction.tasks.detect_outputs.detect_to_folder` writes what the command writes.
+``hop_s`` along the track) or from a trained ``stad`` RGB model (``action_model``: each tracked person scored
+every ``hop_s`` seconds, :mod:`deeperaction.tasks.stad_predictor`), then tubes by smoothing, thresholding,
+bridging gaps and cutting the longest continuous runs (:mod:`deeperaction.tasks.tubes`).
+``detect_video(path) -> DetectRun`` is the Python API; :func:`deeperaction.tasks.detect_outputs.detect_to_folder`
+writes what the command writes.
 """
 from __future__ import annotations
 
@@ -60,7 +62,12 @@ class Detector:
         if o.stride < 1 or o.max_people < 1 or o.hop_s <= 0 or o.frame_top_k < 1:
             raise InputError(f"stride, max_people and frame_top_k must be >= 1 and hop_s > 0 (got {o.stride}, "
                              f"{o.max_people}, {o.frame_top_k}, {o.hop_s})")
-        self.action = load_plugin(o.action_model or "default", "action", o.device)
+        if o.action_model and _model_kind(o.action_model) == "stad":  # a trained RGB detector (train stad)
+            from deeperaction.tasks.stad_predictor import StadPredictor
+
+            self.action = StadPredictor(o.action_model, o.device)
+        else:
+            self.action = load_plugin(o.action_model or "default", "action", o.device)
         if not getattr(self.action, "per_track", False):
             raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
                              " rate, as the shipped model does)", file=o.action_model)
@@ -75,7 +82,7 @@ class Detector:
         watch = Stopwatch(("action", "tubes"))
         vp = run.parse
         with watch("action"):
-            curves = self.action.track_curves(vp, self.opts.hop_s)
+            curves = self.action.track_curves(vp, self.opts.hop_s, video=video)
         with watch("tubes"):
             boxes = track_boxes(vp)
             tubes, dets = [], []
@@ -88,6 +95,20 @@ class Detector:
 
     def close(self) -> None:
         self.parser.close()
+
+
+def _model_kind(path: str) -> str | None:
+    """The ``kind`` a model file names (None for anything else: the action loader then says what is wrong)."""
+    from deeperaction.models.checkpoint import load_checkpoint
+
+    p = Path(path)
+    if not p.is_file() or p.suffix == ".json":
+        return None
+    try:
+        ck = load_checkpoint(p)
+    except Exception:  # noqa: BLE001 - not a model file: reported by the action loader
+        return None
+    return ck.get("kind") if isinstance(ck, dict) else None
 
 
 def frame_detections(track_id: int, frames: np.ndarray, boxes: np.ndarray, probs: np.ndarray, classes: list[str],
