@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +64,22 @@ def guarded(fn: Callable[[], T]) -> T:
     except PermissionError as e:
         err_console.print(f"[bold red]error:[/] {e.filename or e}: permission denied", highlight=False)
         raise typer.Exit(EXIT_USER)
+
+
+@contextmanager
+def video_progress(stride: int, max_frames: int | None) -> Iterator[Callable[[Path, int], Callable[[int], None]]]:
+    """A transient progress bar for a pipeline over videos: yields ``on_video(path, n_frames)``, which adds one
+    bar per video and returns its ``on_frame(i)`` (frames done, every ``stride``-th frame reported)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        def on_video(path: Path, n_frames: int) -> Callable[[int], None]:
+            total = min(n_frames, max_frames or n_frames)
+            job = bar.add_task(path.name[:40], total=total)
+            return lambda i: bar.update(job, completed=min(i + stride, total))
+
+        yield on_video
 
 
 def warn(message: str) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, warn
+from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, video_progress, warn
 from deeperaction.cli.parse import _shard
 from deeperaction.errors import InputError
 from deeperaction.outputs import ensure_output_folder
@@ -70,13 +69,7 @@ def detect(
                              action_model=str(model) if model else None,
                              person_model=str(person_model) if person_model else None,
                              tubes=TubeOptions(threshold=threshold))
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
-            def on_video(path: Path, n_frames: int):
-                total = min(n_frames, max_frames or n_frames)
-                job = bar.add_task(path.name[:40], total=total)
-                return lambda i: bar.update(job, completed=min(i + stride, total))
-
+        with video_progress(stride, max_frames) as on_video:
             return detect_to_folder(video, out, opts, render=render, shard=shard_i_n, gt=gt, on_video=on_video,
                                     on_error=lambda e: warn(f"skipped: {e}"), on_warning=warn)
 

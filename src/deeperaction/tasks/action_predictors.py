@@ -47,7 +47,6 @@ class ActionPredictor:
         self.device = torch.device(device)
         self.net.to(self.device).eval()
         self.fps = ck.get("fps")  # per-track classification at this frame rate (skeleton models that name it)
-        self._tracks: dict[int, np.ndarray] | None = None
 
     @property
     def per_track(self) -> bool:
@@ -106,26 +105,34 @@ class ActionPredictor:
             out[tid] = (frames, np.stack([np.interp(t, centres, probs[:, c]) for c in range(probs.shape[1])], 1))
         return out
 
+    def predict_all(self, video_path: str | Path, parse: VideoParse
+                    ) -> tuple[dict[str, float], dict[int, dict[str, float]]]:
+        """The video's action probabilities and each track's (``{}`` unless per-track), tracks classified once."""
+        if not self.per_track:
+            return self.predict_action(video_path, parse), {}
+        tracks = self.track_scores(parse)
+        return (dict(zip(self.classes, self._pool(tracks).tolist())),
+                {tid: dict(zip(self.classes, p.tolist())) for tid, (p, _) in tracks.items()})
+
     def predict_tracks(self, video_path: str | Path, parse: VideoParse) -> dict[int, dict[str, float]]:
         """Each track's action probabilities (per-track models; else ``{}``)."""
-        if not self.per_track:
-            return {}
-        self._tracks = self.track_scores(parse)
-        return {tid: dict(zip(self.classes, p.tolist())) for tid, (p, _) in self._tracks.items()}
+        return self.predict_all(video_path, parse)[1]
+
+    def _pool(self, tracks: dict[int, tuple[np.ndarray, int]]) -> np.ndarray:
+        """The video's probabilities: the tracks' mean weighted by their windows (no track: all on "none")."""
+        if not tracks:
+            p = np.zeros(len(self.classes))
+            if NONE in self.classes:
+                p[self.classes.index(NONE)] = 1.0
+            return p
+        w = np.array([n for _, n in tracks.values()], float)
+        return (np.stack([p for p, _ in tracks.values()]) * w[:, None]).sum(0) / w.sum()
 
     @torch.no_grad()
     def scores(self, video_path: str | Path, parse: VideoParse) -> np.ndarray:
         dc = self.cfg["data"]
         if self.per_track:
-            tracks = self._tracks if self._tracks is not None else self.track_scores(parse)
-            self._tracks = None
-            if not tracks:
-                p = np.zeros(len(self.classes))
-                if NONE in self.classes:
-                    p[self.classes.index(NONE)] = 1.0
-                return p
-            w = np.array([n for _, n in tracks.values()], float)
-            return (np.stack([p for p, _ in tracks.values()]) * w[:, None]).sum(0) / w.sum()
+            return self._pool(self.track_scores(parse))
         if self.cfg["model"]["kind"] == "skeleton":
             x = skeleton_clips(parse, dc["clip_len"], dc["frame_stride"], dc["test_clips"])
         else:

@@ -21,8 +21,7 @@ from deeperaction.formats.multisports import read_multisports_gt, write_frame_de
 from deeperaction.outputs import write_atomic
 from deeperaction.schema import Tube
 from deeperaction.tasks.detect import DetectOptions, Detector, DetectRun
-from deeperaction.tasks.parse_outputs import list_inputs
-from deeperaction.video.reader import probe
+from deeperaction.tasks.folder_runs import each_video, shard_videos
 
 
 FRAME_COLUMNS = ["track_id", "frame", "label", "score", "x1", "y1", "x2", "y2"]
@@ -114,11 +113,9 @@ def detect_to_folder(inputs: str | Path, out: str | Path, options: DetectOptions
     a folder that fails is reported through ``on_error`` and skipped (``failed``)."""
     from deeperaction.viz.timeline import write_timeline
 
-    videos, single = list_inputs(inputs)
-    i, n = shard
-    mine = videos[i::n]
+    mine, single, n_inputs = shard_videos(inputs, shard)
     out = Path(out)
-    summary = {"videos": 0, "failed": 0, "tubes": 0, "frames": 0, "inputs": len(videos), "shard_videos": len(mine),
+    summary = {"videos": 0, "failed": 0, "tubes": 0, "frames": 0, "inputs": n_inputs, "shard_videos": len(mine),
                "out": str(out), "timings": {}}
     if not mine:
         return summary
@@ -127,16 +124,8 @@ def detect_to_folder(inputs: str | Path, out: str | Path, options: DetectOptions
     timings = summary["timings"]
     timings["load"] = time.perf_counter() - t_start  # models loaded once per run
     try:
-        for video in mine:
-            try:
-                cb = on_video(video, probe(video).n_frames) if on_video else None
-                r = det.detect(video, on_frame=cb)
-            except InputError as e:
-                if single or on_error is None:
-                    raise
-                summary["failed"] += 1
-                on_error(e)
-                continue
+        for video, info, r in each_video(mine, single, lambda v, cb: det.detect(v, on_frame=cb), summary,
+                                         on_video, on_error):
             for w in r.run.warnings:
                 if on_warning:
                     on_warning(w)
@@ -157,8 +146,7 @@ def detect_to_folder(inputs: str | Path, out: str | Path, options: DetectOptions
                 timings[k] = timings.get(k, 0.0) + v
             summary["videos"] += 1
             summary["tubes"] += len(r.tubes)
-            summary["frames"] += r.run.info.n_frames if det.opts.max_frames is None else min(
-                det.opts.max_frames, r.run.info.n_frames)
+            summary["frames"] += min(info.n_frames, det.opts.max_frames or info.n_frames)
     finally:
         det.close()
     if summary["videos"]:

@@ -204,9 +204,10 @@ class Parser:
             from deeperaction.tasks.action_predictors import video_action
 
             with watch("action"):
-                if hasattr(self.action_model, "predict_tracks"):
-                    parse.track_actions = self.action_model.predict_tracks(video, parse)
-                scores = self.action_model.predict_action(video, parse)
+                if hasattr(self.action_model, "predict_all"):  # the video's and each track's action
+                    scores, parse.track_actions = self.action_model.predict_all(video, parse)
+                else:
+                    scores = self.action_model.predict_action(video, parse)
             parse.action_scores = {k: float(v) for k, v in scores.items()}
             parse.action = video_action(scores) if scores else UNKNOWN_ACTION
         if self.state_model is not None:

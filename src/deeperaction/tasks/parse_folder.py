@@ -9,9 +9,9 @@ from pathlib import Path
 from deeperaction.errors import InputError
 from deeperaction.formats.kinetics_tps import write_tps
 from deeperaction.tasks.parse import ParseOptions, Parser
-from deeperaction.tasks.parse_outputs import list_inputs, merge_submissions, parse_json, write_json_atomic
+from deeperaction.tasks.folder_runs import each_video, shard_videos
+from deeperaction.tasks.parse_outputs import merge_submissions, parse_json, write_json_atomic
 from deeperaction.tasks.stopwatch import STAGES
-from deeperaction.video.reader import probe
 
 
 def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions | None = None, *,
@@ -27,34 +27,21 @@ def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions |
     """
     from deeperaction.video.render import render_video  # (imports the video writer: only when rendering)
 
-    videos, single = list_inputs(inputs)
-    i, n = shard
-    if not (n >= 1 and 0 <= i < n):
-        raise InputError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
-    mine = videos[i::n]
+    mine, single, n_inputs = shard_videos(inputs, shard)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     parser = Parser(options)
     summary = {"videos": 0, "failed": 0, "frames": 0, "parsed_frames": 0, "tracks": 0, "seconds": 0.0,
-               "timings": dict.fromkeys(STAGES, 0.0), "out": str(out), "inputs": len(videos),
+               "timings": dict.fromkeys(STAGES, 0.0), "out": str(out), "inputs": n_inputs,
                "shard_videos": len(mine)}
     if not mine:
         return summary
     summary["timings"]["load"] = time.perf_counter() - t_start  # models loaded once per run
     try:
-        for video in mine:
+        for video, info, run in each_video(mine, single, lambda v, cb: parser.parse(v, on_frame=cb), summary,
+                                           on_video, on_error):
             dest = out if single else out / video.stem
-            try:
-                info = probe(video)
-                cb = on_video(video, info.n_frames) if on_video else None
-                run = parser.parse(video, on_frame=cb)
-            except InputError as e:
-                if single or on_error is None:
-                    raise
-                summary["failed"] += 1
-                on_error(e)
-                continue
             t = run.timings
             for w in run.warnings:
                 if on_warning is not None:
