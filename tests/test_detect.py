@@ -115,9 +115,11 @@ def test_a_trained_stad_model_replaces_the_default(stad, tmp_path):
     base = [f"data.root={stad}", f"data.val_root={stad}", f"data.cache={tmp_path / 'cache'}", "data.workers=0",
             "data.cache_size=[96, 128]", "model.name=tiny3d", "stad.pose_parts=true", "train.epochs=1",
             "train.batch_size=8", "train.progress=false"]
-    first = train_stad(load_stad_config(None, base + [f"train.out={tmp_path / 'a'}"]))
+    first = train_stad(load_stad_config(None, base + ["data.clip_len=4", f"train.out={tmp_path / 'a'}"]))
     mem = train_stad(load_stad_config(None, base + ["stad.memory=true", f"stad.memory_model={first['model_path']}",
                                                     f"train.out={tmp_path / 'b'}"]))
+    from deeperaction.tasks.stad_predictor import StadPredictor
+    assert StadPredictor(mem["model_path"]).bank_clip["clip_len"] == 4  # the bank as training read it
     video = sorted((stad / "videos").glob("*.mp4"))[0]
     out = tmp_path / "det"
     _ok(["detect", video, "--out", out, "--model", mem["model_path"], "--max-frames", "50", "--no-render",

@@ -63,7 +63,10 @@ class StadPredictor:
         if sc["memory"]:
             src = sc["memory_model"]
             if src and Path(src).is_file():
-                self.bank_net = stad_from_file(src)[0].to(self.device)
+                self.bank_net, bank_ck = stad_from_file(src)
+                self.bank_net.to(self.device)
+                bd = bank_ck["config"]["data"]  # the bank is read with its model's own clips, as in training
+                self.bank_clip = {"clip_len": bd["clip_len"], "stride": bd["frame_stride"], "train": False}
             elif src:
                 raise InputError("the memory model this STAD model was trained with is missing (its feature bank "
                                  "must come from the same model)", file=src, field="stad.memory_model")
@@ -92,7 +95,7 @@ class StadPredictor:
             bank = None
             if self.bank_net is not None:
                 at = build_table([vid], [keyframes(vid, sc["memory_stride"], labelled=False)], sc["max_people"])
-                bank = compute_memory_bank(self.bank_net, StadClips(cache, at, len(self.classes), **common),
+                bank = compute_memory_bank(self.bank_net, StadClips(cache, at, len(self.classes), **self.bank_clip),
                                            stride=sc["memory_stride"], device=self.device)
             table = build_table([vid], [keyframes(vid, hop, labelled=False)], sc["max_people"])
             ds = StadClips(cache, table, len(self.classes), bank=bank, memory_size=sc["memory_size"] if bank else 0,
