@@ -63,6 +63,9 @@ def _loader(name: str):
     if name.startswith("stad_"):
         from deeperaction.train.stad import load_stad_config
         return load_stad_config, lambda c: c["stad"]["loss"] in ("softmax", "sigmoid")
+    if name.startswith("tal_"):
+        from deeperaction.train.tal import load_tal_config
+        return load_tal_config, lambda c: c["tal"]["nms"] in ("soft", "hard", "none")
     return load_config, lambda c: c["model"]["kind"] in ("video", "skeleton")
 
 

@@ -6,8 +6,8 @@ import importlib
 from deeperaction.cli.app import app
 
 # Each module registers its commands on the app; a module not written yet is skipped.
-_COMMAND_MODULES = ("eval_tps", "eval_multisports", "eval_tal", "eval_ava", "synth", "parse", "detect", "train",
-                    "report", "bench", "convert")
+_COMMAND_MODULES = ("eval_tps", "eval_multisports", "eval_tal", "eval_ava", "synth", "parse", "detect", "localize",
+                    "train", "report", "bench", "convert")
 for _name in _COMMAND_MODULES:
     try:
         importlib.import_module(f"deeperaction.cli.{_name}")

@@ -89,6 +89,34 @@ def train_stad_cmd(
     _train(_stad_entry, config, set_, resume, json_out)
 
 
+def _tal_entry() -> tuple[Callable, Callable]:
+    from deeperaction.train.tal import load_tal_config, train_tal  # noqa: PLC0415
+    return load_tal_config, train_tal
+
+
+@train_app.command("tal")
+def train_tal_cmd(
+    config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.tal.TAL_DEFAULTS."),
+    set_: list[str] = _SET, resume: str = _RESUME, json_out: Path = _JSON,
+) -> None:
+    """Train the temporal action localizer (ActivityNet / HACS / FineAction / THUMOS style) on per-video
+    feature rows: a local-attention pyramid (ActionFormer-style) with the proposal relation module and the
+    video-level head (tal.relation, tal.video_head). data.gt is an ActivityNet-style annotation JSON (or a
+    `synth --task tal` folder), data.features the folder of VIDEO.npy files (sidecars, or data.feature_fps /
+    feature_window / feature_stride). Evaluation: average mAP on data.subset_val, with the rows without relation
+    and fusion. Writes OUT/model.pt (kind tal).
+
+    Examples:
+
+      deeperaction train tal configs/tal_tiny.yaml
+
+      deeperaction train tal configs/tal_tiny.yaml --set data.subset_train=validation --set data.subset_val=test
+
+      torchrun --nproc_per_node 8 -m deeperaction train tal configs/tal_tiny.yaml --set model.width=512
+    """
+    _train(_tal_entry, config, set_, resume, json_out)
+
+
 @train_app.command("mosi")
 def train_mosi_cmd(
     config: Path = typer.Argument(..., help="YAML config; keys override deeperaction.train.mosi.MOSI_DEFAULTS."),

@@ -75,14 +75,18 @@ class SkeletonClassifier(nn.Module):
         self.fc = ActionHead(2 * width, num_classes, dropout)
 
     def forward(self, kp: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.embed(kp))
+
+    def embed(self, kp: torch.Tensor) -> torch.Tensor:
+        """``(B, M, T, J, 3)`` -> ``(B, 2 * width)``: the pooled features the classifier reads (the skeleton
+        features of ``localize``)."""
         b, m, t, j, _ = kp.shape
         x = skeleton_features(kp.flatten(0, 1))  # (B*M, 7, T, J)
         x = self.norm(x.permute(0, 1, 3, 2).reshape(b * m, 7 * j, t)).view(b * m, 7, j, t).permute(0, 1, 3, 2)
         x = self.blocks(x).mean(dim=(2, 3)).view(b, m, -1)
         present = (kp[..., 2] > 0).flatten(2).any(-1, keepdim=True)  # (B, M, 1)
         x = torch.where(present, x, torch.full_like(x, -1e4)).amax(1)
-        x = torch.where(x <= -1e4, torch.zeros_like(x), x)
-        return self.fc(x)
+        return torch.where(x <= -1e4, torch.zeros_like(x), x)
 
 
 def build_skeleton_classifier(*, num_classes: int, width: int = 64, dropout: float = 0.3) -> SkeletonClassifier:

@@ -45,3 +45,39 @@ def write_timeline(path: str | Path, tubes: list[tuple[int, Tube]], parse: Video
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def write_segment_timeline(path: str | Path, video_id: str, duration: float,
+                           segments: list[tuple[float, float, str, float]], *,
+                           gt: list[tuple[float, float, str]] | None = None, min_score: float = 0.1,
+                           top: int = 30) -> Path:
+    """A PNG of temporal segments: one row per class that has any, predicted spans (the ``top`` best above
+    ``min_score``, opacity by score, score written on wide ones) and, with ``gt``, the ground truth in a thin
+    bar beneath each row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = sorted((s for s in segments if s[3] >= min_score), key=lambda s: -s[3])[:top]
+    classes = sorted({s[2] for s in shown} | {g[2] for g in (gt or [])})
+    cmap = plt.get_cmap("tab20")
+    fig, ax = plt.subplots(figsize=(10, 0.5 * max(3, len(classes)) + 1.0), dpi=110)
+    row = {c: k for k, c in enumerate(classes)}
+    for s0, s1, label, score in sorted(shown, key=lambda s: s[3]):
+        ax.barh(row[label] - 0.1, s1 - s0, left=s0, height=0.5, color=cmap(row[label] % 20),
+                alpha=0.25 + 0.75 * min(1.0, score), edgecolor="black", linewidth=0.4)
+        if s1 - s0 > 0.05 * max(duration, 1.0):
+            ax.text((s0 + s1) / 2, row[label] - 0.1, f"{score:.2f}", ha="center", va="center", fontsize=7)
+    for g0, g1, label in gt or []:
+        ax.barh(row[label] + 0.3, g1 - g0, left=g0, height=0.15, color="black")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlim(0, max(duration, 1e-3))
+    ax.set_xlabel("seconds")
+    ax.set_title(f"{video_id}: predicted segments" + (" (black: ground truth)" if gt else ""))
+    ax.invert_yaxis()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
