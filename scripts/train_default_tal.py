@@ -136,8 +136,12 @@ def main() -> None:
     res = train_tal(cfg)
     print(json.dumps({k: v for k, v in res.items() if isinstance(v, (int, float, str))}, indent=1))
     if args.install:
+        import torch
+
         dest = REPO / "src" / "deeperaction" / "data" / "models" / "tal_default.pt"
-        shutil.copy(args.out / "model.pt", dest)
+        ck = torch.load(args.out / "model.pt", map_location="cpu", weights_only=False)
+        ck["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}  # half the size
+        torch.save(ck, dest)
         print(f"installed {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
 
 

@@ -20,7 +20,7 @@ Examples:
 
   deeperaction localize videos/ --out loc/ --gt activitynet_gt.json     # then: eval tal --gt GT --pred loc/results.json
 
-  deeperaction localize --features loc/features --out loc2/ --no-fusion  # again from the cached features
+  deeperaction localize --features loc/features --out loc2/ --fusion     # again from the cached features
 
   deeperaction localize videos/ --out loc/ --shard 0/4      # one of 4 jobs; each merges what is done
 
@@ -31,9 +31,10 @@ sidecar VIDEO.json (fps, window, stride, backbone, dim), checked against the mod
 
 Default model (offline): people, poses and tracks as `parse` finds them (every --stride-th frame), skeleton
 features every 0.32 s from the skeleton action model shipped in the package, and the shipped localizer (a
-multi-scale temporal transformer with proposal relation and video-level fusion, trained on synthetic long
-videos; 12 in-place actions of the synthetic vocabulary). A `train tal` model (--model) reads the features it
-was trained on: skeleton, a video backbone's (--backbone-weights), or precomputed ones (--features).
+multi-scale temporal transformer with proposal relation; --fusion adds video-level class fusion), trained on
+synthetic long videos (12 in-place actions of the synthetic vocabulary). A `train tal` model (--model) reads
+the features it was trained on: skeleton, a video backbone's (--backbone-weights), or precomputed ones
+(--features).
 """
 
 
@@ -49,7 +50,8 @@ def localize(
     backbone_weights: Path | None = typer.Option(None, "--backbone-weights", help="video-backbone features: "
                                                  "the backbone's state dict"),
     relation: bool = typer.Option(True, "--relation/--no-relation", help="rescore with the proposal relation"),
-    fusion: bool = typer.Option(True, "--fusion/--no-fusion", help="fuse the video-level class scores"),
+    fusion: bool = typer.Option(False, "--fusion/--no-fusion", help="fuse the video-level class scores (for "
+                                "one-action-per-video data such as ActivityNet)"),
     max_segments: int = typer.Option(100, "--max-segments", help="most segments kept per video"),
     max_frames: int | None = typer.Option(None, "--max-frames", help="only the first N frames"),
     shard: str = typer.Option("0/1", "--shard", help="i/n: every n-th video starting at i"),

@@ -36,7 +36,8 @@ class LocalizeOptions:
     device: str = "cpu"
     backbone_weights: str | None = None  # video-backbone features: the backbone's weights (the model's backbone)
     relation: bool = True            # rescore candidates with the proposal relation module (when the model has it)
-    fusion: bool = True              # multiply by the video-level class probabilities (when the model has them)
+    fusion: bool = False             # multiply by the video-level class probabilities (when the model has them;
+    #                                  helps on one-action-per-video data such as ActivityNet, not on mixed videos)
     max_segments: int = 100          # most segments kept per video
     max_frames: int | None = None    # only the first N frames
 
