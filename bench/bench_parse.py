@@ -35,7 +35,7 @@ def one(case: str, video: Path, max_frames: int | None, stride: int = 5) -> dict
     share = {k: round(100 * v / wall, 1) for k, v in t.items()}
     note = (f"{s['frames']} frames ({s['parsed_frames']} parsed, stride {stride}), {s['frames'] / wall:.1f} fps; "
             f"% wall: decode {share['decode']}, detect {share['detect']}, pose {share['pose']}, "
-            f"track {share['track']}, states {share['states']}, parts {share['parts']}, "
+            f"checks {share['checks']}, track {share['track']}, states {share['states']}, parts {share['parts']}, "
             f"render {share['render']}, encode {share['encode']}, model load {share['load']}; overhead {100 * overhead / wall:.1f}%; "
             f"cpu {cpu:.1f} s, load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return {"bench": "parse", "case": case, "wall_s": round(wall, 3), "peak_mib": round(peak_mib(), 1),

@@ -11,6 +11,10 @@ steadier number, so the table shows both.
 
 ``reference_s`` (optional) is the time of the reference implementation (e.g. the official scorer);
 the table shows the speed-up against it. Usage: ``python -m bench.run [NAME ...] [--json OUT]``.
+
+Among them: ``parse`` (frames/s and stage shares of ``deeperaction parse``), ``persons`` (people found vs
+invented on hand-counted frames of real footage, person checks off and on, and the checks' share of time),
+``detect``, ``decode``, ``eval_*`` (the metrics against the official scorers).
 """
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ def test_vtest_person_counts_against_hand_annotation():
     found = {f.frame: len(f.persons) for f in vp.frames}
     g = np.array([gt[k] for k in sorted(gt)])
     d = np.array([found[k] for k in sorted(gt)])
-    # measured: 97 of 133 people found, MAE 1.8, never more than annotated (default "hog")
+    # measured: 95 of 133 people found, MAE 1.9, never more than annotated (default "hog"; before the person
+    # checks 97, MAE 1.8, of which about 6 boxes around two far people or a person and the street, by eye;
+    # at stride 5: 98, tests/test_parse_real_footage.py)
     assert np.abs(g - d).mean() <= 2.2
     assert d.sum() >= 0.65 * g.sum()
     assert (d <= g + 1).all()

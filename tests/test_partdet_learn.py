@@ -68,7 +68,10 @@ def test_detector_learns_parts_on_held_out_videos(trained):
 
 
 def _parse(video, out, *opts):
-    return runner.invoke(app, ["parse", str(video), "--out", str(out), "--no-render", "--max-frames", "30", *opts])
+    # the person checks off: BlazePose sees these tiny (160x120) synthetic people in 3 of the 6 parsed frames with
+    # a jittering size, which the default person checks drop as a flicker; the part model is what is tested here
+    return runner.invoke(app, ["parse", str(video), "--out", str(out), "--no-render", "--max-frames", "30",
+                               "--min-track-frames", "1", "--max-body-change", "inf", *opts])
 
 
 def test_parse_with_part_model_and_bundle(trained, tmp_path):

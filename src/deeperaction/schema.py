@@ -104,8 +104,9 @@ class FrameParse:
 
 @dataclass
 class VideoParse:
-    """Part-level parse of a video: frames, the video's action with class scores, and each track's action
-    scores (``track_actions[track_id] = {class: probability}``, when an action model ran on the tracks)."""
+    """Part-level parse of a video: frames, the video's action with class scores, each track's action scores
+    (``track_actions[track_id] = {class: probability}``, when an action model ran on the tracks) and the shot
+    cuts found (``cuts``: the first frame of every new shot; no track spans one)."""
 
     video_id: str
     fps: float
@@ -114,6 +115,7 @@ class VideoParse:
     action: str | None = None
     action_scores: dict[str, float] = field(default_factory=dict)
     track_actions: dict[int, dict[str, float]] = field(default_factory=dict)
+    cuts: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -69,6 +69,16 @@ class Tracker:
         self.lost: list[_Track] = []
         self.next_id = 0
 
+    def predictions(self, min_hits: int = 3, max_misses: int = 0) -> list[tuple[int, np.ndarray]]:
+        """``(id, predicted box)`` of the tracks seen at least ``min_hits`` times and missed at most
+        ``max_misses`` frames in a row: where to look again for people the detectors missed this frame."""
+        return [(t.id, t.box + t.velocity * (1 + t.misses)) for t in self.tracks
+                if t.hits >= min_hits and t.misses <= max_misses]
+
+    def cut(self) -> None:
+        """A shot cut: every track ends (none is re-identified later); new ids continue the numbering."""
+        self.tracks, self.lost = [], []
+
     def _cost(self, pred: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         iou = iou_matrix(pred, boxes)
         cp = (pred[:, None, :2] + pred[:, None, 2:]) / 2

@@ -32,7 +32,7 @@ def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions |
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     parser = Parser(options)
-    summary = {"videos": 0, "failed": 0, "frames": 0, "parsed_frames": 0, "tracks": 0, "seconds": 0.0,
+    summary = {"videos": 0, "failed": 0, "frames": 0, "parsed_frames": 0, "tracks": 0, "cuts": 0, "seconds": 0.0,
                "timings": dict.fromkeys(STAGES, 0.0), "out": str(out), "inputs": n_inputs,
                "shard_videos": len(mine)}
     if not mine:
@@ -60,6 +60,7 @@ def parse_to_folder(inputs: str | Path, out: str | Path, options: ParseOptions |
             summary["frames"] += min(info.n_frames, parser.opts.max_frames or info.n_frames)
             summary["parsed_frames"] += len(run.parse.frames)
             summary["tracks"] += len({p.track_id for f in run.parse.frames for p in f.persons})
+            summary["cuts"] += len(run.cuts)
             for k, v in t.items():
                 summary["timings"][k] += v
     finally:

@@ -61,7 +61,8 @@ def parse_json(run: ParseRun, stride: int) -> dict:
         tracks.append({"track_id": tid, "action": best, "score": round(scores[best], 4), "first_frame": min(seen),
                        "last_frame": max(seen), "scores": {k: round(v, 4) for k, v in scores.items()}})
     return {"video": vp.video_id, "fps": vp.fps, "size": list(vp.size), "n_frames": run.info.n_frames,
-            "decoded_frames": run.decoded_frames, "warnings": run.warnings, "stride": stride, "tracks": tracks,
+            "decoded_frames": run.decoded_frames, "warnings": run.warnings, "stride": stride, "cuts": list(run.cuts),
+            "dropped": dict(run.dropped), "tracks": tracks,
             "joints": list(JOINTS), "parts": list(PARTS), "action": vp.action, "action_scores": vp.action_scores,
             "timings_s": {k: round(v, 4) for k, v in run.timings.items()}, "frames": frames}
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-STAGES = ("decode", "detect", "pose", "track", "states", "parts", "action", "render", "encode", "write")
+STAGES = ("decode", "detect", "pose", "checks", "track", "states", "parts", "action", "render", "encode", "write")
 """The stages of ``parse`` (and their order in its summaries)."""
 
 

@@ -9,7 +9,7 @@ a container has no timestamps.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,35 @@ def _rgb(frame, rotation: int, size: tuple[int, int] | None) -> np.ndarray:
     if rotation:
         arr = np.ascontiguousarray(np.rot90(arr, k=-(rotation // 90)))
     return arr
+
+
+THUMB_SIZE = (64, 36)
+"""Width and height of the small YUV frames :func:`iter_frames` hands to ``thumbs`` (shot-cut detection)."""
+_PLANAR_YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p"}
+
+
+def thumbnail_yuv(frame) -> np.ndarray:
+    """A ``(36, 64, 3)`` uint8 Y, U, V thumbnail of a decoded frame: every plane point-sampled on the same
+    grid (0.02 ms on a 768x576 frame, against 2 ms for a scaled RGB conversion, used for other pixel formats)."""
+    w, h = THUMB_SIZE
+    if frame.format.name in _PLANAR_YUV8 and len(frame.planes) >= 3:
+        out = np.empty((h, w, 3), np.uint8)
+        for k, pl in enumerate(frame.planes[:3]):
+            a = np.frombuffer(pl, np.uint8).reshape(pl.height, pl.line_size)
+            rows = (np.arange(h) * pl.height + pl.height // 2) // h
+            cols = (np.arange(w) * pl.width + pl.width // 2) // w
+            out[:, :, k] = a[rows[:, None], cols[None, :]]
+        return out
+    rgb = frame.to_ndarray(format="rgb24", width=w, height=h)
+    return rgb_thumbnail_yuv(rgb)
+
+
+def rgb_thumbnail_yuv(rgb: np.ndarray) -> np.ndarray:
+    """The :func:`thumbnail_yuv` of an RGB array (frame folders, other pixel formats)."""
+    import cv2
+
+    small = cv2.resize(rgb, THUMB_SIZE, interpolation=cv2.INTER_AREA) if rgb.shape[:2] != THUMB_SIZE[::-1] else rgb
+    return cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2YUV)
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -179,18 +208,24 @@ class _Decoder:
 
 
 def iter_frames(path: str | Path, *, start: int = 0, stop: int | None = None, step: int = 1,
-                size: tuple[int, int] | None = None, stats: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                size: tuple[int, int] | None = None, stats: dict | None = None,
+                thumbs: Callable[[int, np.ndarray], None] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(index, rgb)`` for frames ``start, start+step, ... < stop`` (upright RGB uint8 ``(H, W, 3)``).
 
     ``size=(w, h)`` resizes (in the decoder, cheaper than afterwards). Frames the video does not have are
     simply not yielded, so ``stop=None`` runs to the end. ``stats["decoded"]`` becomes the number of frames
-    the decoder produced (below the header's count for a truncated file).
+    the decoder produced (below the header's count for a truncated file). ``thumbs(index, yuv)`` hears of
+    every decoded frame from ``start`` on, skipped ones too, with its :func:`thumbnail_yuv` (a frame folder:
+    of the yielded frames only), before that frame is yielded.
     """
     path = Path(path)
     if step < 1 or start < 0:
         raise ValueError(f"need start >= 0 and step >= 1, got start={start}, step={step}")
     if path.is_dir():
-        yield from frame_folder.iter_folder(path, start=start, stop=stop, step=step, size=size)
+        for idx, rgb in frame_folder.iter_folder(path, start=start, stop=stop, step=step, size=size):
+            if thumbs is not None:
+                thumbs(idx, rgb_thumbnail_yuv(rgb))
+            yield idx, rgb
         return
     dec = _Decoder(path)
     try:
@@ -203,7 +238,11 @@ def iter_frames(path: str | Path, *, start: int = 0, stop: int | None = None, st
                 break
             if stats is not None:
                 stats["decoded"] = idx + 1
-            if idx < start or (idx - start) % step:
+            if idx < start:
+                continue
+            if thumbs is not None:
+                thumbs(idx, thumbnail_yuv(frame))
+            if (idx - start) % step:
                 continue
             yield idx, _rgb(frame, dec.rotation or 0, size)
         if not got_any and dec._count == 0:
