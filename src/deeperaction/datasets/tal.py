@@ -20,7 +20,6 @@ index); shorter ones padded, with a mask) and its segments in row units; evaluat
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch
 from torch.utils.data import Dataset
 
 from deeperaction.errors import InputError
-from deeperaction.formats.features import FeatureMeta, check_features, sidecar_path
+from deeperaction.formats.features import FeatureMeta, check_features, read_sidecar, sidecar_path
 from deeperaction.formats.jsonio import load_json
 
 GT_FILE = "activitynet_gt.json"
@@ -185,12 +184,8 @@ def _file_shape(path: Path) -> tuple[int, int]:
 
 def _file_meta(path: Path, fallback: FeatureMeta | None, dim: int) -> tuple[FeatureMeta, Path]:
     """The meta of one feature file (its sidecar, else the config's) and the file to name in errors."""
-    side = sidecar_path(path)
-    if side.is_file():
-        try:
-            found = FeatureMeta.from_json(json.loads(side.read_text()), file=side)
-        except json.JSONDecodeError as e:
-            raise InputError(f"feature sidecar is not JSON ({e.msg} at line {e.lineno})", file=side) from None
+    side, found = sidecar_path(path), read_sidecar(path)
+    if found is not None:
         if found.dim != dim:
             raise InputError(f"features have dimension {dim}, their sidecar says {found.dim}", file=path)
         return found, side

@@ -81,18 +81,25 @@ def write_features(path: str | Path, feats: np.ndarray, meta: FeatureMeta) -> Pa
     return path
 
 
+def read_sidecar(npy: str | Path) -> FeatureMeta | None:
+    """The sidecar of a feature file, None when it has none; a broken one is one line naming it."""
+    side = sidecar_path(npy)
+    if not side.is_file():
+        return None
+    try:
+        return FeatureMeta.from_json(json.loads(side.read_text()), file=side)
+    except json.JSONDecodeError as e:
+        raise InputError(f"feature sidecar is not JSON ({e.msg} at line {e.lineno})", file=side) from None
+
+
 def read_features(path: str | Path, *, meta: FeatureMeta | None = None) -> tuple[np.ndarray, FeatureMeta]:
     """``(feats (T, D) float32, meta)`` of one file. The sidecar is used when present; without one ``meta``
     (from a config) must be given. Every problem is one line naming the file."""
     path = Path(path)
     if not path.is_file():
         raise InputError("feature file not found", file=path)
-    side = sidecar_path(path)
-    if side.is_file():
-        try:
-            found = FeatureMeta.from_json(json.loads(side.read_text()), file=side)
-        except json.JSONDecodeError as e:
-            raise InputError(f"feature sidecar is not JSON ({e.msg} at line {e.lineno})", file=side) from None
+    side, found = sidecar_path(path), read_sidecar(path)
+    if found is not None:
         if meta is not None:
             check_features(found, meta, file=side)
         meta = found
