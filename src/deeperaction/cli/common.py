@@ -82,6 +82,15 @@ def video_progress(stride: int, max_frames: int | None) -> Iterator[Callable[[Pa
         yield on_video
 
 
+def shard_empty(summary: dict, shard: str) -> bool:
+    """Say so and return True when no input of a folder falls to this ``--shard`` (a pipeline's summary)."""
+    if summary["shard_videos"]:
+        return False
+    console.print(f"nothing to do for shard {shard}: {summary['inputs']} input(s) in all, none falls to this shard",
+                  highlight=False)
+    return True
+
+
 def warn(message: str) -> None:
     """Print a warning line to stderr."""
     err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, video_progress, warn
+from deeperaction.cli.common import (EXIT_SOME_FAILED, check_device, console, guarded, positive, shard_empty,
+                                     video_progress, warn)
 from deeperaction.cli.parse import _shard
 from deeperaction.errors import InputError
 from deeperaction.outputs import ensure_output_folder
@@ -74,9 +75,7 @@ def detect(
                                     on_error=lambda e: warn(f"skipped: {e}"), on_warning=warn)
 
     s = guarded(run)
-    if s["shard_videos"] == 0:
-        console.print(f"nothing to do for shard {shard}: {s['inputs']} video(s) in all, none falls to this shard",
-                      highlight=False)
+    if shard_empty(s, shard):
         return
     console.print(f"[green]detected[/] {s['tubes']} tube(s) in {s['videos']} video(s), {s['frames']} frames"
                   + (f", {s['failed']} failed" if s["failed"] else "") + f" -> {s['out']}", highlight=False)

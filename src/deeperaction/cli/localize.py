@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, video_progress, warn
+from deeperaction.cli.common import (EXIT_SOME_FAILED, check_device, console, guarded, positive, shard_empty,
+                                     video_progress, warn)
 from deeperaction.cli.parse import _shard
 from deeperaction.errors import InputError
 from deeperaction.outputs import ensure_output_folder
@@ -82,9 +83,7 @@ def localize(
                                       on_video=on_video, on_error=lambda e: warn(f"skipped: {e}"))
 
     s = guarded(run)
-    if s["shard_videos"] == 0:
-        console.print(f"nothing to do for shard {shard}: {s['inputs']} input(s) in all, none falls to this shard",
-                      highlight=False)
+    if shard_empty(s, shard):
         return
     console.print(f"[green]localized[/] {s['segments']} segment(s) in {s['videos']} video(s)"
                   + (f", {s['failed']} failed" if s["failed"] else "") + f" -> {s['out']}/results.json",
@@ -149,8 +148,7 @@ def features_cmd(
                                       shard=shard_i_n, on_video=on_video, on_error=lambda e: warn(f"skipped: {e}"))
 
     s = guarded(run)
-    if s["shard_videos"] == 0:
-        console.print(f"nothing to do for shard {shard}: {s['inputs']} video(s) in all", highlight=False)
+    if shard_empty(s, shard):
         return
     console.print(f"[green]features[/] of {s['videos']} video(s), {s['rows']} rows"
                   + (f", {s['failed']} failed" if s["failed"] else "") + f" -> {s['out']}", highlight=False)

@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 
 from deeperaction.cli.app import app
-from deeperaction.cli.common import EXIT_SOME_FAILED, check_device, console, guarded, positive, video_progress, warn
+from deeperaction.cli.common import (EXIT_SOME_FAILED, check_device, console, guarded, positive, shard_empty,
+                                     video_progress, warn)
 from deeperaction.errors import InputError
 from deeperaction.outputs import ensure_output_folder
 
@@ -113,9 +114,7 @@ def parse(
                                    on_error=lambda e: warn(f"skipped: {e}"), on_warning=warn)
 
     s = guarded(run)
-    if s["shard_videos"] == 0:
-        console.print(f"nothing to do for shard {shard}: {s['inputs']} video(s) in all, none falls to this shard",
-                      highlight=False)
+    if shard_empty(s, shard):
         return
     t = s["timings"]
     fps = s["frames"] / s["seconds"] if s["seconds"] else 0.0

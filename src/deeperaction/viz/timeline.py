@@ -40,11 +40,7 @@ def write_timeline(path: str | Path, tubes: list[tuple[int, Tube]], parse: Video
     if used:
         ax.legend(loc="upper right", fontsize=7, ncol=min(4, len(used)))
     ax.invert_yaxis()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def write_segment_timeline(path: str | Path, video_id: str, duration: float,
@@ -76,6 +72,13 @@ def write_segment_timeline(path: str | Path, video_id: str, duration: float,
     ax.set_xlabel("seconds")
     ax.set_title(f"{video_id}: predicted segments" + (" (black: ground truth)" if gt else ""))
     ax.invert_yaxis()
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Write a figure as PNG (its folder made) and free it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
