@@ -106,6 +106,8 @@ def test_track_evidence():
     assert body_change(np.array([67, 72, 42, 72, 41.0])) > 0.5  # the van window's "torso"
     assert body_change(np.array([144, 148, 141, 135, np.nan, 141.0])) < 0.05  # the man in the suit
     assert np.isnan(body_change(np.array([50.0])))
+    assert np.isnan(body_change(np.array([23.2, np.nan, np.nan, np.nan, 29.3])))  # one change is no evidence
+    assert body_change(np.array([23.2, 29.3, 23.0])) > 0.2
     ev = track_evidence(np.array([3, 4]), np.array([50, 51.0]), shot_rows=2)
     assert ev.persists(3) and ev.moves_like_a_body(0.2)  # every parsed frame of a 2-frame shot
     assert not TrackEvidence(2, 2, 10, 0.01).persists(3)

@@ -70,7 +70,10 @@ def test_detector_learns_people_on_held_out_videos(trained):
 
 
 def _parse(video, out, *opts):
-    return runner.invoke(app, ["parse", str(video), "--out", str(out), "--no-render", "--max-frames", "30", *opts])
+    # the body-size check is set for real footage: BlazePose's size of a 25-px synthetic torso jumps by a third
+    # between parsed frames (24, 18, 29 px), as a skeleton on clutter does (as in test_partdet_learn)
+    return runner.invoke(app, ["parse", str(video), "--out", str(out), "--no-render", "--max-frames", "30",
+                               "--max-body-change", "inf", *opts])
 
 
 def test_parse_with_person_model_and_bundle(trained, tmp_path):
