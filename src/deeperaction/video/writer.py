@@ -36,7 +36,8 @@ class VideoWriter:
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width, self._stream.height = self._w2, self._h2
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": preset, **({"x264-params": "mbtree=0"} if reproducible else {})}
+        self._stream.options = {"crf": str(crf), "preset": preset,
+                                **({"x264-params": "mbtree=0"} if reproducible else {})}
         if threads or reproducible:
             self._stream.codec_context.thread_count = 1 if reproducible else threads
         self.frames_written = 0
