@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-TESTS="tests/test_persondet_learn.py tests/test_partdet_learn.py tests/test_parts_learn.py tests/test_train_engine.py tests/test_mosi.py tests/test_stad_model.py tests/test_tal_model.py"
+TESTS="tests/test_persondet_learn.py tests/test_partdet_learn.py tests/test_parts_learn.py tests/test_train_engine.py tests/test_mosi.py tests/test_stad_model.py tests/test_stad_ava.py tests/test_tal_model.py"
 NO_AVX512="AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL"
 log=$(mktemp)
 for seed in 0 1 2; do

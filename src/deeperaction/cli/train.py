@@ -75,8 +75,9 @@ def train_stad_cmd(
 ) -> None:
     """Train the spatio-temporal action detector (MultiSports / AVA style) on the people of keyframes: RoI
     features + context, memory and pose-part blocks (stad.context, stad.memory, stad.pose_parts); data.root is
-    a MultiSports GT pickle (or its folder) with videos/ beside it. Evaluation: frame-mAP@0.5 on the held-out
-    videos (the GT's test_videos, or data.val_root). Writes OUT/model.pt (kind stad).
+    a MultiSports GT pickle (or its folder) with videos/ beside it, or with data.format=ava an AVA keyframe CSV
+    (label map beside it or data.labelmap; person proposals data.proposals / data.val_proposals). Evaluation:
+    frame-mAP@0.5 on the held-out videos (the GT's test_videos, or data.val_root). Writes OUT/model.pt (kind stad).
 
     Examples:
 
@@ -85,6 +86,10 @@ def train_stad_cmd(
       deeperaction train stad configs/stad_cpu.yaml --set stad.memory_model=runs/stad_base/model.pt
 
       torchrun --nproc_per_node 8 -m deeperaction train stad configs/stad_cpu.yaml --set model.name=r3d_18
+
+      deeperaction train stad configs/stad_cpu.yaml --set data.format=ava --set data.root=ava/ava_train_v2.2.csv
+      --set data.val_root=ava/ava_val_v2.2.csv --set data.video_start_s=900 --set stad.loss=sigmoid
+      --set stad.pose_parts=false --set stad.memory=false
     """
     _train(_stad_entry, config, set_, resume, json_out)
 

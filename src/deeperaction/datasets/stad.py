@@ -33,7 +33,7 @@ from deeperaction.schema import JOINTS
 
 GT_FILE = "multisports_gt.pkl"
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
-MAX_LABELS = 4
+MAX_LABELS = 8
 """Most labels one person carries at one frame (AVA people may do several things at once)."""
 TUBE_TRACK = 1_000_000
 """Track ids from this on are made from GT tubes (no label file)."""
@@ -238,6 +238,18 @@ def build_table(videos: list[StadVideo], frames: list[np.ndarray], max_people: i
             t.video[i], t.frame[i] = v, f
             i += 1
     return t
+
+
+def concat_tables(a: StadTable, b: StadTable) -> StadTable:
+    """The samples of two tables as one (``b``'s video indices shifted past ``a``'s videos)."""
+    kp = None
+    if a.keypoints is not None or b.keypoints is not None:
+        kp = np.concatenate([t.keypoints if t.keypoints is not None else
+                             np.zeros((*t.mask.shape, len(JOINTS), 3), np.float32) for t in (a, b)])
+    return StadTable(a.videos + b.videos, np.concatenate([a.video, b.video + len(a.videos)]),
+                     np.concatenate([a.frame, b.frame]), np.concatenate([a.boxes, b.boxes]),
+                     np.concatenate([a.mask, b.mask]), np.concatenate([a.labels, b.labels]),
+                     np.concatenate([a.track, b.track]), kp)
 
 
 def memory_frames(frame: int, stride: int, size: int) -> list[int]:

@@ -2,7 +2,9 @@
 classification of the people at keyframes, with the switchable context, memory and pose-part blocks of
 :mod:`deeperaction.models.stad`. Data: the official MultiSports GT pickle + its videos
 (:mod:`deeperaction.datasets.stad`); ``data.root`` = the pickle or a folder holding it; training videos = its
-``train_videos``; held-out = its ``test_videos``, or every video of ``data.val_root``'s GT when set.
+``train_videos``; held-out = its ``test_videos``, or every video of ``data.val_root``'s GT when set. With
+``data.format: ava``, AVA keyframe CSVs, their label map and person proposals (:mod:`deeperaction.datasets.ava`):
+every annotated keyframe is a sample, evaluated at exactly those keyframes.
 
 Evaluation (every epoch, ``best.pt`` by ``frame_map@0.5``): the official MultiSports frame-mAP at IoU 0.5
 (:func:`deeperaction.metrics.multisports.evaluate_multisports`, as a fraction) at the held-out keyframes (every
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +32,13 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from deeperaction.datasets.clip_cache import ClipCache, cache_for
+from deeperaction.datasets.ava import AvaSet, find_labelmap, read_ava_set
 from deeperaction.datasets.clips import VideoItem
 from deeperaction.datasets.stad import (MemoryBank, StadClips, StadTable, StadVideo, batch_to, build_table,
-                                        compute_memory_bank, find_gt, keyframe_gt, keyframes, read_stad_videos)
+                                        compute_memory_bank, concat_tables, find_gt, keyframe_gt, keyframes,
+                                        read_stad_videos)
 from deeperaction.errors import InputError
+from deeperaction.formats.ava import read_labelmap
 from deeperaction.formats.multisports import FrameDetections, MultiSportsGT, read_multisports_gt
 from deeperaction.metrics.multisports import evaluate_multisports
 from deeperaction.models.stad import LOSSES, TRUNKS, class_probs, stad_from_config, stad_from_file
@@ -41,8 +47,14 @@ from deeperaction.train.ddp import barrier
 from deeperaction.train.engine import Task, fit_and_export
 
 STAD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": section(DATA, ("root", "val_root", "cache", "cache_size", "cache_step", "clip_len", "frame_stride",
-                           "flip", "colour", "workers", "prefetch"), clip_len=8, frame_stride=4, colour=0.0),
+    "data": {**section(DATA, ("root", "val_root", "cache", "cache_size", "cache_step", "clip_len", "frame_stride",
+                              "flip", "colour", "workers", "prefetch"), clip_len=8, frame_stride=4, colour=0.0),
+             "format": "multisports",  # "multisports" (GT pickle) | "ava" (data.root / val_root = keyframe CSVs)
+             "labelmap": "",           # ava: the .pbtxt of the classes ("" = ava_labelmap.pbtxt beside data.root)
+             "proposals": "",          # ava: person proposals of the training keyframes (CSV or pickle; "" none)
+             "val_proposals": "",      # ava: the held-out keyframes' people ("" = the GT boxes, as MultiSports)
+             "proposal_score": 0.8,    # ava: proposals scoring less are left out
+             "video_start_s": 0.0},    # ava: the timestamp of a video's first frame (900 for AVA's 15-min cuts)
     "model": section(MODEL, ("name", "weights", "frozen_bn", "dropout", "channels_last"), dropout=0.1),
     "optim": section(OPTIM, tuple(OPTIM), name="adamw", lr=1e-3, weight_decay=0.01, label_smoothing=0.0),
     "train": section(TRAIN, tuple(TRAIN), out="runs/stad"),
@@ -69,13 +81,19 @@ STAD_DEFAULTS: dict[str, dict[str, Any]] = {
 keys it reads and the ``stad`` section."""
 
 BEST_KEY = "frame_map@0.5"
+FORMATS = ("multisports", "ava")
 
 
 def load_stad_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """:data:`STAD_DEFAULTS`, then the YAML file, then ``section.key=value`` overrides; values checked."""
     cfg = load_config(path, overrides, defaults=STAD_DEFAULTS)
     sc, mc = cfg["stad"], cfg["model"]
+    dc = cfg["data"]
     checks = [
+        ("data.format", dc["format"] in FORMATS, f"must be one of {', '.join(FORMATS)}, got {dc['format']!r}"),
+        ("data.val_root", dc["format"] != "ava" or bool(dc["val_root"]),
+         "an AVA training run needs a held-out CSV (e.g. ava_val_v2.2.csv)"),
+        ("data.proposal_score", 0 <= dc["proposal_score"] <= 1, f"must be in [0, 1], got {dc['proposal_score']}"),
         ("stad.loss", sc["loss"] in LOSSES, f"must be one of {', '.join(LOSSES)}, got {sc['loss']!r}"),
         ("model.name", mc["name"] in TRUNKS, f"stad trunks: {', '.join(TRUNKS)}; got {mc['name']!r}"),
         ("stad.heads", sc["heads"] >= 1 and sc["dim"] % sc["heads"] == 0,
@@ -163,8 +181,12 @@ def _gather(arr: np.ndarray) -> np.ndarray:
 
 
 def stad_classes(cfg: dict) -> list[str]:
-    """The action classes: the labels of ``data.root``'s GT."""
-    return list(read_multisports_gt(find_gt(cfg["data"]["root"])).labels)
+    """The action classes: the labels of ``data.root``'s GT, or of the AVA label map (in action id order)."""
+    dc = cfg["data"]
+    if dc["format"] == "ava":
+        lm = read_labelmap(find_labelmap(Path(dc["root"]), dc["labelmap"]))
+        return [lm[a] for a in sorted(lm)]
+    return list(read_multisports_gt(find_gt(dc["root"])).labels)
 
 
 def _read_sets(cfg: dict) -> tuple[MultiSportsGT, list[StadVideo], MultiSportsGT, list[StadVideo]]:
@@ -210,18 +232,20 @@ def _cache(cfg: dict, videos: list[StadVideo], info) -> ClipCache:
 
 
 def memory_bank(cfg: dict, model: torch.nn.Module, cache: ClipCache, videos: list[StadVideo],
-                device: torch.device | str = "cpu") -> MemoryBank:
+                device: torch.device | str = "cpu", table: StadTable | None = None) -> MemoryBank:
     """The long-term feature bank of ``videos``: a frozen pass of ``stad.memory_model`` (else of a copy of
-    ``model``) over every ``stad.memory_stride``-th frame with a person; its width must be the memory's."""
+    ``model``) over every ``stad.memory_stride``-th frame with a person (or over ``table``'s people: AVA's
+    keyframes); its width must be the memory's."""
     sc, dc = cfg["stad"], cfg["data"]
     if sc["memory_model"]:
         net, ck = stad_from_file(sc["memory_model"])
         clip_len, stride = ck["config"]["data"]["clip_len"], ck["config"]["data"]["frame_stride"]
     else:
         net, clip_len, stride = copy.deepcopy(model), dc["clip_len"], dc["frame_stride"]
-    frames = [keyframes(v, sc["memory_stride"], labelled=False) for v in videos]
-    ds = StadClips(cache, build_table(videos, frames, sc["max_people"]), model.num_classes, clip_len=clip_len,
-                   stride=stride, train=False)
+    if table is None:
+        table = build_table(videos, [keyframes(v, sc["memory_stride"], labelled=False) for v in videos],
+                            sc["max_people"])
+    ds = StadClips(cache, table, model.num_classes, clip_len=clip_len, stride=stride, train=False)
     bank = compute_memory_bank(net.to(device), ds, stride=sc["memory_stride"], device=device,
                                batch_size=cfg["train"]["batch_size"])
     want = sc["memory_dim"] or sc["dim"]
@@ -251,6 +275,8 @@ def stad_data(cfg: dict, model: torch.nn.Module, info=None) -> StadData:
     person; held-out ones: every ``stad.keyframe_stride``-th frame with any known person (idle people are
     scored too: their class scores are false positives)."""
     dc, sc, tc = cfg["data"], cfg["stad"], cfg["train"]
+    if dc["format"] == "ava":
+        return _ava_data(cfg, model, info)
     gt, train_videos, vgt, val_videos = _read_sets(cfg)
     cache = _cache(cfg, train_videos + val_videos, info)
     device = info.device if info is not None else torch.device("cpu")
@@ -267,6 +293,51 @@ def stad_data(cfg: dict, model: torch.nn.Module, info=None) -> StadData:
     val_gt = dataclasses.replace(vgt, test_videos=[v.id for v in val_videos], train_videos=[], _arrays=None)
     return StadData(list(gt.labels), train_set, val_set, val_videos, val_gt,
                     keyframe_gt(vgt, val_videos, val_frames), bank)
+
+
+def _read_ava(cfg: dict) -> tuple[AvaSet, AvaSet]:
+    """The training and held-out AVA keyframes (warning lines printed once)."""
+    dc, sc = cfg["data"], cfg["stad"]
+    if sc["pose_parts"]:
+        raise InputError("the pose-part path needs keypoints, which AVA files do not have; set stad.pose_parts=false",
+                         field="stad.pose_parts")
+    common = {"labelmap": dc["labelmap"], "proposal_score": dc["proposal_score"],
+              "video_start_s": dc["video_start_s"], "max_people": sc["max_people"]}
+    train = read_ava_set(dc["root"], proposals=dc["proposals"], **common)
+    val = read_ava_set(dc["val_root"], proposals=dc["val_proposals"], gt_boxes=not dc["val_proposals"],
+                       field="data.val_root", proposals_field="data.val_proposals", **common)
+    if val.action_ids != train.action_ids:
+        raise InputError("its label map has other classes than data.root's", file=dc["val_root"],
+                         field="data.val_root")
+    for line in train.warnings + val.warnings:
+        print(f"warning: {line}", file=sys.stderr, flush=True)
+    return train, val
+
+
+def _ava_data(cfg: dict, model: torch.nn.Module, info=None) -> StadData:
+    """:func:`stad_data` of AVA files: every annotated keyframe a sample (training: GT people and matched or
+    negative proposals; held out: the GT boxes, or ``data.val_proposals``' people), scored by frame-mAP@0.5
+    against the held-out CSV's boxes at exactly its keyframes."""
+    dc, sc, tc = cfg["data"], cfg["stad"], cfg["train"]
+    train, val = _read_ava(cfg)
+    if len(train.table) == 0:
+        raise InputError("no training keyframe with a person", file=dc["root"], field="data.root")
+    cache = _cache(cfg, train.videos + val.videos, info)
+    bank = None
+    if sc["memory"]:
+        table = concat_tables(train.table, val.table)
+        off = table.frame % sc["memory_stride"]
+        if off.any():
+            gap = np.diff(np.unique(train.table.frame[train.table.video == train.table.video[0]]))
+            hint = f"; its keyframes are {int(np.median(gap))} frames apart" if len(gap) else ""
+            raise InputError(f"the memory bank lies on every {sc['memory_stride']}-th frame, and "
+                             f"{int((off > 0).sum())} keyframe(s) are not on it{hint}", field="stad.memory_stride")
+        bank = memory_bank(cfg, model, cache, table.videos, info.device if info is not None else "cpu", table)
+    clip = {"clip_len": dc["clip_len"], "stride": dc["frame_stride"], "bank": bank, "memory_size": sc["memory_size"]}
+    n = len(train.classes)
+    train_set = StadClips(cache, train.table, n, train=True, flip=dc["flip"], seed=tc["seed"], **clip)
+    val_set = StadClips(cache, val.table, n, train=False, **clip) if len(val.table) else None
+    return StadData(train.classes, train_set, val_set, val.videos, val.gt, val.gt, bank)
 
 
 def stad_task(cfg: dict, info=None) -> Task:
