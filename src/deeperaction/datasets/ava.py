@@ -12,7 +12,8 @@ CSVs and any video whose timestamps count from its start).
 
 People at a keyframe: the GT boxes (``gt_boxes``) and/or the proposals scoring >= ``proposal_score``. A
 proposal overlapping a GT person at IoU >= ``match_iou`` carries that person's actions (SlowFast's training
-boxes); any other does none of the classes (a negative). For evaluation, pass proposals and ``gt_boxes=False``:
+boxes); any other does none of the classes (a negative). Only the GT's keyframes are read (proposals at other
+seconds are of unannotated or excluded ones). For evaluation, pass proposals and ``gt_boxes=False``:
 the people come from the detector, as in the official protocol.
 
 The result is a :class:`~deeperaction.datasets.stad.StadTable` (one sample per keyframe; track ids are AVA
@@ -168,7 +169,8 @@ def read_ava_set(csv: str | Path, *, labelmap: str | Path = "", proposals: str |
         videos.append(StadVideo(vid, str(path), (vi.width, vi.height), int(vi.n_frames), [], False))
     problems.raise_if_any()
 
-    # keyframes per video: GT rows (with their people), GT keyframes without boxes, proposals' keyframes
+    # keyframes per video: those of the GT (rows with people, or without boxes); proposals elsewhere are of
+    # unannotated (or excluded) seconds, neither negatives to learn nor detections the official scorer counts
     all_keys = keyframe_keys(boxes.timestamp)
     samples: list[tuple[int, int, list]] = []  # (video index, frame, [(pixel box, labels, track)])
     gttubes: dict[str, dict[int, list[np.ndarray]]] = {v.id: {} for v in videos}
@@ -180,7 +182,6 @@ def read_ava_set(csv: str | Path, *, labelmap: str | Path = "", proposals: str |
         mine = np.flatnonzero(boxes.video == k)
         keys = set(all_keys[mine].tolist())
         keys |= set(keyframe_keys(boxes.empty_timestamp[boxes.empty_video == k]).tolist())
-        keys |= {t for (pv, t) in props if pv == v.id}
         for key in sorted(keys):
             frame = int(round((key / 1e6 - video_start_s) * info[v.id].fps))
             if not 0 <= frame < v.n_frames:
