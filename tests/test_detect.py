@@ -80,14 +80,19 @@ def test_bad_input_one_line(tmp_path, stad):
         assert r.exit_code == 2 and len(lines) == 1 and needle in lines[0], r.output
 
 
-def test_default_tubes_on_the_generators_keypoints():
-    """Perception set aside (the generator's exact keypoints and boxes): the shipped model and the tube builder
-    recover each person's action instances on a fresh seed."""
-    from deeperaction.tasks.action_predictors import load_action_predictor
+@pytest.mark.parametrize("model", ["parse", "detect"])
+def test_default_tubes_on_the_generators_keypoints(model):
+    """Perception set aside (the generator's exact keypoints and boxes): the shipped models (parse's, and detect's
+    default fine-tuned on BlazePose tracks) and the tube builder recover each person's action instances on a
+    fresh seed."""
+    from deeperaction.tasks.action_predictors import DEFAULT_MODEL, DETECT_MODEL, load_action_predictor
     from deeperaction.tasks.detect import track_boxes
     from deeperaction.tasks.tubes import track_tubes
 
-    pred = load_action_predictor("default")
+    pred = load_action_predictor("default" if model == "parse" else DETECT_MODEL)
+    if model == "detect":  # small, the same classes and frame rate as parse's
+        assert DETECT_MODEL.stat().st_size < 2e6 and pred.classes == load_action_predictor(DEFAULT_MODEL).classes
+        assert pred.per_track and pred.fps == 25.0
     hit = total = 0
     for i in range(6):
         lab = ground_truth(make_spec("stad", i, 31, size=(320, 240), preset="easy"))
@@ -102,6 +107,7 @@ def test_default_tubes_on_the_generators_keypoints():
                 total += 1
                 mid = (inst.start + inst.end) // 2
                 hit += any(t.label == inst.action and t.frames[0] <= mid <= t.frames[-1] for t in found)
+    print(f"exact keypoints, {model}'s model: {hit} of {total} action instances")
     assert total >= 10 and hit / total >= 0.6, (hit, total)
 
 

@@ -30,7 +30,8 @@ and per video render.mp4 (tubes coloured by action, label, score, track id) and 
 track) unless --no-render. A folder of videos: one sub-folder per video, merged files at OUT.
 
 Default model (offline): people, poses and tracks as `parse` finds them, each track's action probabilities
-over time from the skeleton model shipped in the package (14 actions of the synthetic vocabulary), tubes by
+over time from the skeleton model shipped in the package (14 actions of the synthetic vocabulary; `parse`'s
+model fine-tuned on BlazePose's keypoints of rendered synthetic people), tubes by
 smoothing, thresholding and the longest continuous runs. Exit codes as `parse` (3: some videos failed).
 """
 
@@ -45,7 +46,7 @@ def detect(
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and timeline.png"),
     model: Path | None = typer.Option(None, "--model", help="action model file: a `train stad` model (RGB, scores "
                                       "the tracked people) or a skeleton model that names its frame rate "
-                                      "(default: the shipped one)"),
+                                      "(default: the shipped detect_skeleton.pt)"),
     person_model: Path | None = typer.Option(None, "--person-model", help="trained person detector (people "
                                              "top-down), as parse --person-model"),
     gt: Path | None = typer.Option(None, "--gt", help="MultiSports GT pickle: its labels and test-video order"),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deeperaction.datasets.stad import MAX_LABELS, StadTable, StadVideo, find_video
+from deeperaction.datasets.stad import MAX_LABELS, StadTable, StadVideo, dataset_folder, find_video
 from deeperaction.errors import InputError, ProblemList
 from deeperaction.formats.ava import AvaBoxes, filter_labels, keyframe_keys, read_ava_csv, read_labelmap
 from deeperaction.formats.multisports import MultiSportsGT
@@ -69,14 +69,6 @@ def find_labelmap(csv: Path, labelmap: str | Path = "", field: str = "data.label
         return found[0]
     raise InputError(f"no label map beside the CSV ({LABELMAP_FILE} or one *.pbtxt); set {field}", file=csv,
                      field=field)
-
-
-def find_videos_folder(csv: Path, field: str = "data.root") -> Path:
-    """The folder holding ``videos/`` for an annotation file: its own or one above it (three levels at most)."""
-    for d in [csv.parent, *csv.parent.parents][:4]:
-        if (d / "videos").is_dir():
-            return d
-    raise InputError("no videos/ folder beside the CSV or up to three levels above it", file=csv, field=field)
 
 
 def read_proposals(path: str | Path, field: str = "data.proposals") -> dict[tuple[str, int], np.ndarray]:
@@ -155,7 +147,7 @@ def read_ava_set(csv: str | Path, *, labelmap: str | Path = "", proposals: str |
         warnings.append(f"{csv}: {boxes.dropped_unknown} row(s) of {len(other)} action id(s) not in {lm_path.name} "
                         f"were left out (e.g. {other[0]}), as the official evaluation does")
     props = read_proposals(proposals, proposals_field) if str(proposals) else {}
-    base = find_videos_folder(csv, field)
+    base = dataset_folder(csv, field)
     problems = ProblemList(base / "videos")
     vids = list(dict.fromkeys([*boxes.videos]))
     videos: list[StadVideo] = []
@@ -244,4 +236,4 @@ def _table(videos: list[StadVideo], samples: list[tuple[int, int, list]], max_pe
     return t
 
 
-__all__ = ["AvaSet", "read_ava_set", "read_proposals", "find_labelmap", "find_videos_folder", "ANON_TRACK"]
+__all__ = ["AvaSet", "read_ava_set", "read_proposals", "find_labelmap", "ANON_TRACK"]

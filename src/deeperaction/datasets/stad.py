@@ -53,11 +53,12 @@ def find_gt(root: str | Path, field: str = "data.root") -> Path:
 
 
 def dataset_folder(gt_path: Path, field: str = "data.root") -> Path:
-    """The folder holding ``videos/`` for a GT pickle: its own folder or one above it (three levels at most)."""
+    """The folder holding ``videos/`` for an annotation file (a GT pickle, an AVA CSV): its own folder or one
+    above it (three levels at most)."""
     for d in [gt_path.parent, *gt_path.parent.parents][:4]:
         if (d / "videos").is_dir():
             return d
-    raise InputError("no videos/ folder beside the GT pickle or up to three levels above it", file=gt_path,
+    raise InputError("no videos/ folder beside the annotation file or up to three levels above it", file=gt_path,
                      field=field)
 
 

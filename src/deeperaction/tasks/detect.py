@@ -33,7 +33,7 @@ class DetectOptions:
     device: str = "cpu"              # for torch models
     detector: str = "hog"            # extra person detector (as parse --detector)
     person_model: str | None = None  # a trained person detector (people top-down), as parse --person-model
-    action_model: str | None = None  # skeleton action model file; None: the shipped one
+    action_model: str | None = None  # skeleton action model file; None: the shipped detect_skeleton.pt
     hop_s: float = 0.2               # an action window every this many seconds along each track
     frame_top_k: int = 3             # frame detections: each tracked person's k best classes at every frame ...
     frame_min_score: float = 0.05    # ... that score at least this (smoothed probability)
@@ -67,7 +67,9 @@ class Detector:
 
             self.action = StadPredictor(o.action_model, o.device)
         else:
-            self.action = load_plugin(o.action_model or "default", "action", o.device)
+            from deeperaction.tasks.action_predictors import DETECT_MODEL
+
+            self.action = load_plugin(o.action_model or str(DETECT_MODEL), "action", o.device)
         if not getattr(self.action, "per_track", False):
             raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
                              " rate, as the shipped model does)", file=o.action_model)
