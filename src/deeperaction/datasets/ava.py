@@ -149,10 +149,9 @@ def read_ava_set(csv: str | Path, *, labelmap: str | Path = "", proposals: str |
     props = read_proposals(proposals, proposals_field) if str(proposals) else {}
     base = dataset_folder(csv, field)
     problems = ProblemList(base / "videos")
-    vids = list(dict.fromkeys([*boxes.videos]))
     videos: list[StadVideo] = []
     info = {}
-    for vid in vids:
+    for vid in boxes.videos:  # the CSV's vocabulary: each video once
         path = find_video(base, vid)
         if path is None:
             problems.add("no video file (videos/<video>.mp4, another container, or a frame folder)", video=vid)

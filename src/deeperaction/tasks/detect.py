@@ -18,6 +18,7 @@ import numpy as np
 from deeperaction.datasets.clips import interpolate_boxes
 from deeperaction.errors import InputError
 from deeperaction.schema import Tube, VideoParse
+from deeperaction.tasks.action_predictors import DETECT_MODEL
 from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
 from deeperaction.tasks.stopwatch import Stopwatch
 from deeperaction.tasks.tubes import TubeOptions, smooth, track_tubes
@@ -67,8 +68,6 @@ class Detector:
 
             self.action = StadPredictor(o.action_model, o.device)
         else:
-            from deeperaction.tasks.action_predictors import DETECT_MODEL
-
             self.action = load_plugin(o.action_model or str(DETECT_MODEL), "action", o.device)
         if not getattr(self.action, "per_track", False):
             raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
