@@ -3,13 +3,14 @@ the shipped ``action_skeleton.pt`` fine-tuned on what ``detect``'s own perceptio
 people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather than the generator's.
 
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
-crossing), rendered, then run through exactly ``detect``'s perception (``parse`` every 2nd frame: HOG +
-BlazePose, the person checks, the tracker). Each track's keypoints are resampled to 25 fps and cut into the
-classifier's 48-frame windows every 4 frames, as ``detect`` cuts them; a window's label is the action of the GT
-tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the box is on a GT person who
-is idle, and the window is left out where the box is on nobody. ``--exact`` adds the same videos' windows of
-the generator's own keypoints and boxes (so the model keeps reading clean poses, from a better pose estimator
-or a user's keypoints, well). Fine-tuning: AdamW, one-cycle, mirrored windows
+crossing), rendered, then run through exactly ``detect``'s current perception (every 2nd frame: the shipped
+person detector, BlazePose, HOG, the person checks, the tracker; the shipped ``detect_skeleton.pt`` was
+fitted on BlazePose + HOG people, before ``detect_person.pt``). Each track's keypoints are resampled to 25
+fps and cut into the classifier's 48-frame windows every 4 frames, as ``detect`` cuts them; a window's label
+is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
+box is on a GT person who is idle, and the window is left out where the box is on nobody. ``--exact`` adds the
+same videos' windows of the generator's own keypoints and boxes (so the model keeps reading clean poses, from a
+better pose estimator or a user's keypoints, well). Fine-tuning: AdamW, one-cycle, mirrored windows
 (left/right exchanged), fixed seeds. ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
 pedestrians, and the features the shipped localizer was trained on).
 

@@ -143,3 +143,41 @@ def test_a_trained_stad_model_replaces_the_default(stad, tmp_path):
     save_checkpoint(tmp_path / "lost.pt", **ck)
     r = runner.invoke(app, ["detect", str(video), "--out", str(tmp_path / "o2"), "--model", str(tmp_path / "lost.pt")])
     assert r.exit_code == 2 and "stad.memory_model" in r.output and "Traceback" not in r.output
+
+
+def _people_recall(parse, lab, stride: int) -> float:
+    """Share of the generator's people (every ``stride``-th frame) that a found box overlaps at IoU >= 0.5."""
+    from deeperaction.perception.person_finders import iou_matrix
+
+    found = {f.frame: np.array([p.box for p in f.persons]).reshape(-1, 4) for f in parse.frames}
+    hit = total = 0
+    for f in to_video_parse(lab, stride=stride).frames:
+        gt = np.array([p.box for p in f.persons]).reshape(-1, 4)
+        total += len(gt)
+        if len(gt) and len(found.get(f.frame, [])):
+            hit += int((iou_matrix(gt, found[f.frame]).max(1) >= 0.5).sum())
+    return hit / max(total, 1)
+
+
+def test_detect_finds_crowded_people_with_its_person_detector(tmp_path):
+    """detect's people -- the shipped person detector's first (a pose in each box), then BlazePose's and HOG's for
+    the people it missed -- on fresh crowded synthetic scenes (stad, default preset, an unseen seed) cover far more
+    of the generator's people at IoU >= 0.5 than BlazePose and HOG alone (parse's people), where people overlap.
+    Measured (2 videos of 5-6 s, every 4th frame): 0.88 vs 0.33 at seed 43 (also with numpy's AVX-512 kernels
+    off); seeds 44 / 45: 0.83 vs 0.62, 0.85 vs 0.50."""
+    from deeperaction.tasks.detect import Detector, DetectOptions
+
+    size, seed, n = (320, 240), 43, 2
+    generate(tmp_path, videos=n, seed=seed, task="stad", size=size, preset="default", duration=(5.0, 6.0))
+    recall = {}
+    for person_model in (None, "none"):
+        det = Detector(DetectOptions(stride=4, person_model=person_model))
+        try:
+            r = [_people_recall(det.parser.parse(tmp_path / "videos" / f"synth_stad_{seed}_{i:05d}.mp4").parse,
+                                ground_truth(make_spec("stad", i, seed, size=size, preset="default",
+                                                       duration=(5.0, 6.0))), 4) for i in range(n)]
+        finally:
+            det.close()
+        recall[person_model or "shipped"] = float(np.mean(r))
+    print("people found at IoU >= 0.5:", recall)
+    assert recall["shipped"] >= recall["none"] + 0.15 and recall["shipped"] >= 0.7, recall

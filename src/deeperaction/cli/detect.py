@@ -29,10 +29,12 @@ AVA-style detections at 1 Hz keyframes (ava_detections.csv + ava_labelmap.pbtxt:
 and per video render.mp4 (tubes coloured by action, label, score, track id) and timeline.png (one row per
 track) unless --no-render. A folder of videos: one sub-folder per video, merged files at OUT.
 
-Default model (offline): people, poses and tracks as `parse` finds them, each track's action probabilities
-over time from the skeleton model shipped in the package (14 actions of the synthetic vocabulary; `parse`'s
-model fine-tuned on BlazePose's keypoints of rendered synthetic people), tubes by
-smoothing, thresholding and the longest continuous runs. Exit codes as `parse` (3: some videos failed).
+Default model (offline): people first from the person detector shipped in the package (trained on crowded
+rendered synthetic scenes; a pose in each of its boxes), then BlazePose's whole-frame poses and HOG's boxes of
+the people it missed, tracked as `parse` tracks them; each track's action probabilities over time from the
+skeleton model shipped in the package (14 actions of the synthetic vocabulary; `parse`'s model fine-tuned on
+BlazePose's keypoints of rendered synthetic people), tubes by smoothing, thresholding and the longest
+continuous runs. Exit codes as `parse` (3: some videos failed).
 """
 
 
@@ -47,8 +49,11 @@ def detect(
     model: Path | None = typer.Option(None, "--model", help="action model file: a `train stad` model (RGB, scores "
                                       "the tracked people) or a skeleton model that names its frame rate "
                                       "(default: the shipped detect_skeleton.pt)"),
-    person_model: Path | None = typer.Option(None, "--person-model", help="trained person detector (people "
-                                             "top-down), as parse --person-model"),
+    person_model: str | None = typer.Option(None, "--person-model", help="trained person detector whose people "
+                                            "come first, BlazePose and HOG adding those it missed (default: the "
+                                            "shipped detect_person.pt; none: BlazePose + HOG alone)"),
+    person_model_only: bool = typer.Option(False, "--person-model-only", help="only the person detector's people "
+                                           "(top-down, as parse --person-model)"),
     gt: Path | None = typer.Option(None, "--gt", help="MultiSports GT pickle: its labels and test-video order"),
     threshold: float = typer.Option(0.4, "--threshold", help="a frame takes an action at this probability"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
@@ -69,7 +74,7 @@ def detect(
         ensure_output_folder(out, "--out")
         opts = DetectOptions(stride=stride, max_frames=max_frames, device=device,
                              action_model=str(model) if model else None,
-                             person_model=str(person_model) if person_model else None,
+                             person_model=person_model, person_model_only=person_model_only,
                              tubes=TubeOptions(threshold=threshold))
         with video_progress(stride, max_frames) as on_video:
             return detect_to_folder(video, out, opts, render=render, shard=shard_i_n, gt=gt, on_video=on_video,

@@ -1,10 +1,12 @@
 """Spatio-temporal action detection of any video: action tubes of people (``deeperaction detect``).
 
-Offline default: people, poses and tracks as ``parse`` finds them (BlazePose + HOG, the same tracker), each
-track's action probabilities over time from the skeleton action model shipped in the package (windows every
-``hop_s`` along the track) or from a trained ``stad`` RGB model (``action_model``: each tracked person scored
-every ``hop_s`` seconds, :mod:`deeperaction.tasks.stad_predictor`), then tubes by smoothing, thresholding,
-bridging gaps and cutting the longest continuous runs (:mod:`deeperaction.tasks.tubes`).
+Offline default: people first from the person detector shipped in the package (trained on rendered crowded
+synthetic scenes, ``scripts/train_detect_person.py``), a pose in each of its boxes, then BlazePose's whole-frame
+poses and HOG's boxes of the people it missed (real footage's people, whom it never saw), the same checks and
+tracker as ``parse``; each track's action probabilities over time from the skeleton action model shipped in
+the package (windows every ``hop_s`` along the track) or from a trained ``stad`` RGB model (``action_model``:
+each tracked person scored every ``hop_s`` seconds, :mod:`deeperaction.tasks.stad_predictor`), then tubes by
+smoothing, thresholding, bridging gaps and cutting the longest continuous runs (:mod:`deeperaction.tasks.tubes`).
 ``detect_video(path) -> DetectRun`` is the Python API; :func:`deeperaction.tasks.detect_outputs.detect_to_folder`
 writes what the command writes.
 """
@@ -23,6 +25,9 @@ from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
 from deeperaction.tasks.stopwatch import Stopwatch
 from deeperaction.tasks.tubes import TubeOptions, smooth, track_tubes
 
+DETECT_PERSON_MODEL = DETECT_MODEL.with_name("detect_person.pt")
+"""``detect``'s default person detector (``scripts/train_detect_person.py``)."""
+
 
 @dataclass
 class DetectOptions:
@@ -33,7 +38,9 @@ class DetectOptions:
     max_frames: int | None = None    # only the first N frames
     device: str = "cpu"              # for torch models
     detector: str = "hog"            # extra person detector (as parse --detector)
-    person_model: str | None = None  # a trained person detector (people top-down), as parse --person-model
+    person_model: str | None = None  # trained person detector, its people first; None: the shipped
+                                     # detect_person.pt; "none": BlazePose + HOG alone (as parse)
+    person_model_only: bool = False  # True: it alone finds people (top-down, as parse --person-model)
     action_model: str | None = None  # skeleton action model file; None: the shipped detect_skeleton.pt
     hop_s: float = 0.2               # an action window every this many seconds along each track
     frame_top_k: int = 3             # frame detections: each tracked person's k best classes at every frame ...
@@ -73,8 +80,10 @@ class Detector:
             raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
                              " rate, as the shipped model does)", file=o.action_model)
         self.classes = list(self.action.classes)
+        self.person_model = (None if o.person_model == "none" else o.person_model or str(DETECT_PERSON_MODEL))
         self.parser = Parser(ParseOptions(stride=o.stride, max_people=o.max_people, max_frames=o.max_frames,
-                                          device=o.device, detector=o.detector, person_model=o.person_model,
+                                          device=o.device, detector=o.detector, person_model=self.person_model,
+                                          person_model_only=o.person_model_only,
                                           action_model="none"))
 
     def detect(self, video: str | Path, *, on_frame=None) -> DetectRun:

@@ -3,7 +3,8 @@
 ``parse_video(path) -> VideoParse`` is the Python API; :func:`deeperaction.tasks.parse_folder.parse_to_folder`
 writes what ``deeperaction parse`` writes (TPS submission files, parse.json, render.mp4, contact sheet).
 Every ``stride``-th frame: BlazePose on the whole frame, HOG boxes for people it missed (pose per crop) --
-or, with a trained ``person_model``, top-down: its boxes first, then a pose in each -- each candidate judged
+or, with a trained ``person_model``, top-down: its boxes first, then a pose in each (``person_model_only``
+False: then BlazePose and HOG as above for the people it missed) -- each candidate judged
 (does its pose look like a body; its probability of being a person, :mod:`deeperaction.perception.plausibility`),
 tracking that ends every track at a shot cut (:mod:`deeperaction.perception.shot_cuts`); after the last frame
 only tracks that persist and move like a body are kept (:mod:`deeperaction.perception.track_evidence`), each
@@ -77,6 +78,8 @@ class ParseOptions:
     action_model: str | None = None  # action model file; None: the shipped skeleton model; "none": no action
     part_model: str | None = None    # trained pose-guided part detector (else geometric part boxes)
     person_model: str | None = None  # trained person detector: people top-down (replaces BlazePose's + `detector`)
+    person_model_only: bool = True   # False: BlazePose's whole-frame poses and `detector` add the people it missed
+                                     # (its boxes without a pose come last and need a pose in their track)
     model_bundle: str | None = None  # folder of models (bundle.json); fills the model options left unset
 
 
@@ -135,7 +138,8 @@ class Parser:
         action = o.action_model if o.action_model is not None else "default"
         self.action_model = None if action == "none" else load_plugin(action, "action", o.device)
         self.part_model = load_plugin(o.part_model, "part", o.device) if o.part_model else None
-        self.detector = self.person_model or load_detector(o.detector, o.device)
+        self.detector = (self.person_model if o.person_model_only and self.person_model is not None
+                         else load_detector(o.detector, o.device))
         self.pose = MediapipePose(num_poses=o.max_people)
 
     def _frame(self, rgb: np.ndarray, watch: Stopwatch, seen: list[dict] | None = None,
@@ -144,20 +148,23 @@ class Parser:
         pose), body sizes (P,). ``expected``: boxes where tracked people should be; where no candidate lies,
         a pose is looked for in them (people the detectors missed: behind a sign, beside another). Every
         candidate judged is appended to ``seen`` if given."""
+        people: list[tuple] = []
+        late: list[tuple] = []  # a person model's boxes without a pose (hybrid): people only where nobody else is
+        if self.person_model is not None and not self.opts.person_model_only:  # its people first, then the rest
+            late = self._add_detected(rgb, self.person_model, "model", people, watch, seen)
         with watch("pose"):
             poses = self._whole_frame_poses(rgb)
         with watch("checks"):
-            people = [q for q in (self._judge(p.box, None, p, seen) for p in poses) if q is not None]
-        if self.detector is not None and len(people) < self.opts.max_people:
-            with watch("detect"):
-                boxes, scores = self._boxes_not_posed(rgb, [q[0] for q in people], len(people))
-            with watch("pose"):
-                found = self._poses_in_boxes(rgb, boxes)
-            with watch("checks"):
-                for b, sc, pr in zip(boxes, scores, found):
-                    q = self._judge(b, float(sc), pr, seen)
-                    if q is None and self._own_box(pr, b, [q[0] for q in people]):
-                        q = self._judge(pr.box, None, pr, seen)  # the person the pose found, not the box around two
+            for q in (self._judge(p.box, None, p, seen) for p in poses):
+                if q is not None and not (people and self._duplicate(q[0], [r[0] for r in people])):
+                    people.append(q)
+        if self.detector is not None:
+            self._add_detected(rgb, self.detector, "model" if self.detector is self.person_model else "hog", people,
+                               watch, seen)
+        with watch("checks"):
+            for b, sc in late:
+                if len(people) < self.opts.max_people and not self._duplicate(b, [q[0] for q in people]):
+                    q = self._judge(b, sc, None, seen, kind="model")
                     if q is not None:
                         people.append(q)
         if expected and len(people) < self.opts.max_people:
@@ -172,6 +179,32 @@ class Parser:
                     if q is not None:
                         people.append(q)
         return self._best_people(people)
+
+    def _add_detected(self, rgb: np.ndarray, detector, kind: str, people: list[tuple], watch: Stopwatch,
+                      seen: list[dict] | None) -> list[tuple[np.ndarray, float]]:
+        """Append to ``people`` the people of ``detector``'s boxes that no one in ``people`` covers, a pose
+        looked for in each box (``kind``: "hog" or a trained "model", for the person probability). A person
+        model's boxes next to BlazePose and HOG (``person_model_only`` False) whose crop shows no pose are
+        returned ``(box, score)`` instead: a model trained on other footage may draw one box around several
+        people, which would hide them from the other finders."""
+        late: list[tuple[np.ndarray, float]] = []
+        if len(people) >= self.opts.max_people:
+            return late
+        with watch("detect"):
+            boxes, scores = self._boxes_not_posed(rgb, detector, [q[0] for q in people], len(people))
+        with watch("pose"):
+            found = self._poses_in_boxes(rgb, boxes)
+        with watch("checks"):
+            for b, sc, pr in zip(boxes, scores, found):
+                if kind == "model" and not self.opts.person_model_only and pr is None:
+                    late.append((b, float(sc)))
+                    continue
+                q = self._judge(b, float(sc), pr, seen, kind=kind)
+                if q is None and self._own_box(pr, b, [q[0] for q in people]):
+                    q = self._judge(pr.box, None, pr, seen)  # the person the pose found, not the box around two
+                if q is not None:
+                    people.append(q)
+        return late
 
     def _own_box(self, pose: PoseResult | None, box: np.ndarray, others: list[np.ndarray]) -> bool:
         """Whether a pose found in a detector box that its joints do not fit (a box around two far people, or
@@ -210,13 +243,13 @@ class Parser:
         return e[: max(0, o.max_people - len(found))]
 
     def _judge(self, box: np.ndarray, det: float | None, pose: PoseResult | None, seen: list[dict] | None,
-               fit_box: np.ndarray | None = None):
+               fit_box: np.ndarray | None = None, kind: str = "hog"):
         """``(box, probability, keypoints, body size)`` of a candidate that may be a person, else None: a pose
         must look like a body (:meth:`BodyTerms.ok`) and the candidate's probability reach ``min_person_score``;
         a detector box without a pose needs ``min_box_score`` (a trained detector: any score), and is a person
-        only in a track that its poses confirm (``keep_unposed`` or a trained detector: on its own)."""
+        only in a track that its poses confirm (``keep_unposed`` or a trained detector alone: on its own).
+        ``kind``: the detector of ``det`` ("hog" or a trained "model")."""
         o = self.opts
-        kind = "model" if self.person_model is not None else "hog"
         if pose is not None:
             terms = body_terms(pose.keypoints, fit_box if fit_box is not None else box if det is not None else None,
                                o.min_conf)
@@ -227,7 +260,7 @@ class Parser:
         else:
             terms = None
             p = person_probability(None, None, det, kind)
-            floor = o.min_box_score if self.person_model is None else 0.0
+            floor = o.min_box_score if kind == "hog" else 0.0
             keep = det is not None and det >= floor  # unless keep_unposed: only in a track with poses (_keep_tracks)
             why = "no pose"
             out = (box, p, np.full((len(JOINTS), 3), np.nan), np.nan)
@@ -241,17 +274,17 @@ class Parser:
 
     def _whole_frame_poses(self, rgb: np.ndarray) -> list[PoseResult]:
         """BlazePose on the whole frame (bottom-up), confident poses only; none top-down (a trained person
-        detector finds every person, a pose is then looked for in each box)."""
-        if self.person_model is not None:
+        detector alone finds every person, a pose is then looked for in each box)."""
+        if self.person_model is not None and self.opts.person_model_only:
             return []
         return [p for p in self.pose.detect(rgb) if p.score >= self.opts.min_pose_score]
 
-    def _boxes_not_posed(self, rgb: np.ndarray, posed: list[np.ndarray],
+    def _boxes_not_posed(self, rgb: np.ndarray, detector, posed: list[np.ndarray],
                          n_people: int) -> tuple[np.ndarray, np.ndarray]:
-        """The detector's boxes of people the whole-frame poses (boxes ``posed``) missed (a box overlapping a
-        pose's box, inside it or around it is that person), best first, as many as places are left."""
+        """``detector``'s boxes of people not yet found (boxes ``posed``; a box overlapping one, inside it or
+        around it is that person), best first, as many as places are left."""
         o = self.opts
-        boxes, scores = self.detector(rgb)
+        boxes, scores = detector(rgb)
         if len(boxes) and posed:
             b = np.array(posed)
             covered = ((iou_matrix(boxes, b).max(1) > o.covered_iou) | (containment(boxes, b).max(1) > o.covered_share)
@@ -403,7 +436,8 @@ class Parser:
                 where.setdefault(int(tid), []).append((k, j))
         evidence: dict[int, tuple[TrackEvidence, int | None]] = {}
         new_id: dict[int, int] = {}
-        posed_only = not (o.keep_unposed or self.person_model is not None)  # boxes without a pose prove nothing
+        alone = self.person_model is not None and o.person_model_only
+        posed_only = not (o.keep_unposed or alone)  # boxes without a pose prove nothing
         for tid in sorted(where, key=lambda t: where[t][0]):
             kj = where[tid]
             proof = [(k, j) for k, j in kj if np.isfinite(rows[k].scales[j])] if posed_only else kj
