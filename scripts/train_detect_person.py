@@ -11,7 +11,8 @@ Data: ``--videos`` ``stad`` videos (``--preset default``, 320x240, seed ``--seed
 
     python scripts/train_detect_person.py [--videos 48] [--val-videos 8] [--seed 310] [--epochs 8] [--install]
 
-On 2 CPU cores: rendering ~2 min, training ~2 min an epoch. ``--install`` copies the model into the package.
+Measured with one torch thread (``--threads 1``): rendering ~2 min, training ~8 min an epoch (6 frames/s),
+63 min in all; held-out AP50 0.867. ``--install`` copies the model into the package.
 """
 from __future__ import annotations
 

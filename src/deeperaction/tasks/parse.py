@@ -156,7 +156,7 @@ class Parser:
             poses = self._whole_frame_poses(rgb)
         with watch("checks"):
             for q in (self._judge(p.box, None, p, seen) for p in poses):
-                if q is not None and not (people and self._duplicate(q[0], [r[0] for r in people])):
+                if q is not None and not self._duplicate(q[0], [r[0] for r in people]):
                     people.append(q)
         if self.detector is not None:
             self._add_detected(rgb, self.detector, "model" if self.detector is self.person_model else "hog", people,
