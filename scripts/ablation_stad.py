@@ -13,7 +13,7 @@ People are the GT boxes (tubes + the generator's idle people) at every ``--keyfr
 held-out videos; each gets its class scores. Every rung is scored after its last epoch (nothing is chosen on
 the held-out set). Frame-mAP@0.5: the official frame-AP at exactly those frames. Video-mAP@0.5: per GT track,
 the class scores linearly interpolated between its keyframes over its visible frames, turned into tubes by
-:mod:`deeperaction.tasks.tubes` (smoothing, threshold ``--tube-threshold``, gap bridging), scored against the
+:mod:`deeperaction.tasks.tubes` (its defaults; none scores ``--tube-threshold`` in its Viterbi), scored against the
 full GT tubes. Seeds: 0 trains (all its videos), 1 is held out (all its videos). ``--reuse`` keeps the models
 of an earlier run and only scores them again.
 """
@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="training seed (initialisation, order, flips)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads on cpu (1: fastest on shared cores)")
     ap.add_argument("--tube-threshold", type=float, default=TubeOptions.threshold,
-                    help="smoothed class probability a frame needs to join a tube (tasks.tubes)")
+                    help="none's score in the tube builder's Viterbi (tasks.tubes)")
     ap.add_argument("--reuse", action="store_true", help="keep the models an earlier run left in OUT/runs")
     ap.add_argument("--out", default="runs/ablation_stad")
     a = ap.parse_args()

@@ -74,6 +74,7 @@ def test_no_people_gives_valid_empty_outputs_and_a_bad_video_is_reported(stad, t
 def test_bad_input_one_line(tmp_path, stad):
     video = next((stad / "videos").glob("*.mp4"))
     for args, needle in ((["--stride", "0"], "--stride must be >= 1"), (["--threshold", "1.5"], "--threshold"),
+                         (["--switch-cost", "-1"], "--switch-cost must be >= 0"),
                          (["--gt", str(tmp_path / "no.pkl")], "no such MultiSports GT")):
         r = runner.invoke(app, ["detect", str(video), "--out", str(tmp_path / "o"), *args])
         lines = [ln for ln in r.output.splitlines() if ln.startswith("error:")]

@@ -1,15 +1,18 @@
 """The tube builder on hand-made score tracks: gaps, flicker, two actions in a row, one-frame blips, crossing
-tracks, a track with no action."""
+tracks, a track with no action; its Viterbi labelling against brute force."""
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
-from deeperaction.tasks.tubes import TubeOptions, label_frames, runs, smooth, track_tubes
+from deeperaction.tasks.tubes import TubeOptions, label_frames, runs, smooth, track_tubes, viterbi_labels
 
 CLASSES = ["walk", "wave", "none"]
 FPS = 10.0
-OPTS = TubeOptions(threshold=0.5, smooth_s=0.1, max_gap_s=0.3, min_len_s=0.5)  # 1-frame smooth; 3-frame gap; 5 frames
+# 1-frame smooth; a change of label costs 2; 3-frame gaps bridged; 5-frame runs
+OPTS = TubeOptions(threshold=0.25, smooth_s=0.1, switch_cost=2.0, max_gap_s=0.3, min_len_s=0.5)
 
 
 def curves(spec: str) -> np.ndarray:
@@ -62,8 +65,18 @@ def test_no_action_no_tube_and_none_never_a_label():
 
 
 def test_low_scores_stay_below_the_threshold():
-    sc = np.full((20, 3), 1 / 3)
+    sc = np.full((20, 3), 0.2)
     assert track_tubes("v", 1, np.arange(20), np.zeros((20, 4)), sc, CLASSES, FPS, OPTS) == []
+
+
+def test_the_defaults_keep_half_second_actions_and_drop_blips():
+    """At 25 fps with the default options: a clear action of 0.5 s is a tube (2 frames wider each side from
+    the 0.3 s smoothing), one of 0.2 s is not."""
+    for n, want in ((13, [("walk", 18, 35)]), (5, [])):
+        spec = "." * 20 + "W" * n + "." * 20
+        tubes = track_tubes("v", 1, np.arange(100, 100 + len(spec)), np.zeros((len(spec), 4)), curves(spec),
+                            CLASSES, 25.0)
+        assert spans(t for _, t in tubes) == want
 
 
 def test_crossing_tracks_keep_their_own_tubes():
@@ -84,6 +97,43 @@ def test_smoothing_and_runs_helpers():
     assert runs(np.array([1, 1, -1, 2, 2, 2])) == [(1, 0, 2), (-1, 2, 3), (2, 3, 6)]
     lab = label_frames(curves("WWWWWW"), FPS, OPTS)
     assert lab.tolist() == [0] * 6
+
+
+def test_viterbi_finds_the_best_labelling():
+    """Against every labelling of short random tracks: the objective (log probabilities minus the switch costs)
+    of Viterbi's labels is the best there is."""
+    rng = np.random.default_rng(0)
+    for n, c, cost in ((1, 2, 1.0), (5, 2, 0.7), (6, 3, 2.0), (6, 1, 0.3), (4, 3, 0.0)):
+        probs, none = rng.dirichlet(np.ones(c + 1), n)[:, :c], 0.3
+
+        def objective(lab):
+            lp = np.log(np.where(np.asarray(lab) < 0, none, probs[np.arange(n), np.maximum(lab, 0)]))
+            return lp.sum() - cost * np.count_nonzero(np.diff(lab))
+
+        best = max(objective(lab) for lab in itertools.product(range(-1, c), repeat=n))
+        assert objective(viterbi_labels(probs, none, cost)) == pytest.approx(best)
+    assert viterbi_labels(np.zeros((0, 2)), 0.3, 1.0).shape == (0,)
+
+
+def test_no_switch_cost_labels_each_frame_on_its_own():
+    probs = np.random.default_rng(1).dirichlet(np.ones(4), 200)[:, :3]
+    best = probs.argmax(1)
+    want = np.where(probs[np.arange(200), best] >= 0.3, best, -1)
+    assert viterbi_labels(probs, 0.3, 0.0).tolist() == want.tolist()
+
+
+def test_switch_cost_holds_a_weak_steady_action_through_flicker():
+    """A walk at 0.45 that another class beats for single frames and that dips under none's 0.4 now and then
+    (a real pedestrian): many pieces frame by frame, one walk tube when a label change costs 2."""
+    sc = np.full((40, 3), 0.05)
+    sc[:, 0] = 0.45
+    sc[5::7, 0], sc[5::7, 1] = 0.2, 0.6   # a wave frame every 7
+    sc[9::8, 0] = 0.35                    # under none
+    frame_by_frame = TubeOptions(threshold=0.4, smooth_s=0.1, switch_cost=0.0, max_gap_s=0.0, min_len_s=0.1)
+    joint = TubeOptions(threshold=0.4, smooth_s=0.1, switch_cost=2.0, max_gap_s=0.0, min_len_s=0.1)
+    f, b = np.arange(40), np.zeros((40, 4))
+    assert len(track_tubes("v", 1, f, b, sc, CLASSES, FPS, frame_by_frame)) > 5
+    assert spans(t for _, t in track_tubes("v", 1, f + 100, b, sc, CLASSES, FPS, joint)) == [("walk", 0, 40)]
 
 
 def test_frames_must_be_contiguous():

@@ -33,8 +33,8 @@ Default model (offline): people first from the person detector shipped in the pa
 rendered synthetic scenes; a pose in each of its boxes), then BlazePose's whole-frame poses and HOG's boxes of
 the people it missed, tracked as `parse` tracks them; each track's action probabilities over time from the
 skeleton model shipped in the package (14 actions of the synthetic vocabulary; `parse`'s model fine-tuned on
-BlazePose's keypoints of rendered synthetic people), tubes by smoothing, thresholding and the longest
-continuous runs. Exit codes as `parse` (3: some videos failed).
+BlazePose's keypoints of rendered synthetic people), tubes by smoothing, labelling each track by Viterbi
+(--threshold, --switch-cost) and the longest continuous runs. Exit codes as `parse` (3: some videos failed).
 """
 
 
@@ -55,7 +55,10 @@ def detect(
     person_model_only: bool = typer.Option(False, "--person-model-only", help="only the person detector's people "
                                            "(top-down, as parse --person-model)"),
     gt: Path | None = typer.Option(None, "--gt", help="MultiSports GT pickle: its labels and test-video order"),
-    threshold: float = typer.Option(0.4, "--threshold", help="a frame takes an action at this probability"),
+    threshold: float | None = typer.Option(None, "--threshold", help="none's score: an action frame needs its "
+                                           "probability above this (default 0.25)"),
+    switch_cost: float | None = typer.Option(None, "--switch-cost", help="each change of a track's label costs "
+                                             "this much log-probability (Viterbi; default 4; 0: frames on their own)"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
 ) -> None:
     from deeperaction.tasks.detect import DetectOptions
@@ -65,8 +68,10 @@ def detect(
     def run() -> dict:
         positive(stride, "--stride")
         positive(max_frames, "--max-frames")
-        if not 0 < threshold < 1:
+        if threshold is not None and not 0 < threshold < 1:
             raise InputError(f"--threshold must be in (0, 1), got {threshold}", field="--threshold")
+        if switch_cost is not None and not switch_cost >= 0:
+            raise InputError(f"--switch-cost must be >= 0, got {switch_cost}", field="--switch-cost")
         check_device(device)
         shard_i_n = _shard(shard)
         if gt is not None and not gt.is_file():
@@ -75,7 +80,8 @@ def detect(
         opts = DetectOptions(stride=stride, max_frames=max_frames, device=device,
                              action_model=str(model) if model else None,
                              person_model=person_model, person_model_only=person_model_only,
-                             tubes=TubeOptions(threshold=threshold))
+                             tubes=TubeOptions(**{k: v for k, v in (("threshold", threshold),
+                                                                    ("switch_cost", switch_cost)) if v is not None}))
         with video_progress(stride, max_frames) as on_video:
             return detect_to_folder(video, out, opts, render=render, shard=shard_i_n, gt=gt, on_video=on_video,
                                     on_error=lambda e: warn(f"skipped: {e}"), on_warning=warn)

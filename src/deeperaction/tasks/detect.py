@@ -6,7 +6,7 @@ poses and HOG's boxes of the people it missed (real footage's people, whom it ne
 tracker as ``parse``; each track's action probabilities over time from the skeleton action model shipped in
 the package (windows every ``hop_s`` along the track) or from a trained ``stad`` RGB model (``action_model``:
 each tracked person scored every ``hop_s`` seconds, :mod:`deeperaction.tasks.stad_predictor`), then tubes by
-smoothing, thresholding, bridging gaps and cutting the longest continuous runs (:mod:`deeperaction.tasks.tubes`).
+smoothing, labelling each track by Viterbi and cutting the longest continuous runs (:mod:`deeperaction.tasks.tubes`).
 ``detect_video(path) -> DetectRun`` is the Python API; :func:`deeperaction.tasks.detect_outputs.detect_to_folder`
 writes what the command writes.
 """

@@ -1,6 +1,7 @@
-"""Action tubes from per-track action scores over time (numpy): smooth each class's curve, label each frame
-with its best class when that clears a threshold, bridge short gaps, drop blips, and cut one tube per
-(track, action instance): the longest continuous runs, as the MultiSports winner trims its tubes.
+"""Action tubes from per-track action scores over time (numpy): smooth each class's curve, label the track's
+frames jointly by Viterbi (each frame's label an action or none, each label change paying a cost, as Saha et
+al.'s action tubes trim theirs), bridge short gaps, drop blips, and cut one tube per (track, action
+instance): the longest continuous runs, as the MultiSports winner trims its tubes.
 
 A person does one action at a time here (MultiSports labels are exclusive); tracks are independent, so two
 people crossing keep their own tubes as long as the tracker keeps their identities.
@@ -18,9 +19,10 @@ from deeperaction.schema import Tube
 class TubeOptions:
     """How score curves become tubes (times in seconds, converted with the video's frame rate)."""
 
-    threshold: float = 0.4   # a frame takes its best class when the smoothed probability is at least this
+    threshold: float = 0.25  # none's score: an action frame needs its smoothed probability above this
     smooth_s: float = 0.3    # centred moving average of each class's curve
-    max_gap_s: float = 0.6   # a gap this short between two runs of one action (other labels or none) is bridged
+    switch_cost: float = 4.0  # Viterbi: each label change costs this (log-probability); 0: frames on their own
+    max_gap_s: float = 0.0   # then a gap this short between two runs of one action (other labels or none) is bridged
     min_len_s: float = 0.5   # runs shorter than this (after bridging) are blips: dropped
 
 
@@ -43,12 +45,33 @@ def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(labels[s]), int(s), int(e)) for s, e in zip(starts, ends)]
 
 
+def viterbi_labels(probs: np.ndarray, none: float, switch_cost: float) -> np.ndarray:
+    """The labels (-1: none) of ``(n, C)`` probabilities that maximise the sum of each frame's log probability
+    of its label (``none`` scoring ``none`` everywhere) minus ``switch_cost`` per label change. With no cost,
+    each frame's best class when it reaches ``none``; ties keep the current label, then the lower class."""
+    n, c = probs.shape
+    if n == 0:
+        return np.zeros(0, np.int64)
+    logp = np.log(np.clip(np.c_[probs, np.full(n, none)], 1e-9, None))  # state c: none
+    states = np.arange(c + 1)
+    score, back = logp[0].copy(), np.zeros((n, c + 1), np.int64)
+    for t in range(1, n):
+        j = int(score.argmax())
+        stay = score >= score[j] - switch_cost
+        back[t] = np.where(stay, states, j)
+        score = np.where(stay, score, score[j] - switch_cost) + logp[t]
+    lab = np.empty(n, np.int64)
+    lab[-1] = int(score.argmax())
+    for t in range(n - 1, 0, -1):
+        lab[t - 1] = back[t, lab[t]]
+    return np.where(lab == c, -1, lab)
+
+
 def label_frames(scores: np.ndarray, fps: float, opts: TubeOptions) -> np.ndarray:
-    """Each frame's action class (-1: none) from ``(n, C)`` probabilities, after smoothing, bridging and
-    dropping blips."""
+    """Each frame's action class (-1: none) from ``(n, C)`` probabilities, after smoothing, Viterbi labelling,
+    bridging and dropping blips."""
     sm = smooth(scores, max(1, round(opts.smooth_s * fps)) | 1)
-    best = sm.argmax(1)
-    lab = np.where(sm[np.arange(len(sm)), best] >= opts.threshold, best, -1)
+    lab = viterbi_labels(sm, opts.threshold, opts.switch_cost)
     max_gap, min_len = round(opts.max_gap_s * fps), max(1, round(opts.min_len_s * fps))
     for c in np.unique(lab[lab >= 0]):  # bridge: frames between two runs of c, when the gap is short
         at = np.flatnonzero(lab == c)
