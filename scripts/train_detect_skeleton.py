@@ -4,20 +4,20 @@ people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather
 
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
 crossing), rendered, then run through exactly ``detect``'s current perception (every 2nd frame: the shipped
-person detector, BlazePose, HOG, the person checks, the tracker; the shipped ``detect_skeleton.pt`` was
-fitted on BlazePose + HOG people, before ``detect_person.pt``). Each track's keypoints are resampled to 25
+person detector, BlazePose, HOG, the person checks, the tracker). Each track's keypoints are resampled to 25
 fps and cut into the classifier's 48-frame windows every 4 frames, as ``detect`` cuts them; a window's label
 is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
 box is on a GT person who is idle, and the window is left out where the box is on nobody. ``--exact`` adds the
 same videos' windows of the generator's own keypoints and boxes (so the model keeps reading clean poses, from a
 better pose estimator or a user's keypoints, well). Fine-tuning: AdamW, one-cycle, mirrored windows
-(left/right exchanged), fixed seeds. ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
+(left/right exchanged), fixed seeds; the model file asks for the mirrored test (``mirror_test``: each window
+scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
 pedestrians, and the features the shipped localizer was trained on).
 
     python scripts/train_detect_skeleton.py [--videos 120] [--seed 300] [--epochs 6] [--install]
 
 Parses are cached per video under ``--out``/parses, so a second run only trains. On 2 CPU cores: rendering
-~3 min, perception ~10 s a video, fine-tuning ~1 min. ``--install`` copies the model into the package.
+~3 min, perception ~25 s a video (50 min), fine-tuning ~14 min. ``--install`` copies the model into the package.
 """
 from __future__ import annotations
 
@@ -180,6 +180,7 @@ def main() -> None:
     out = a.out / "model.pt"
     save_checkpoint(out, **{**ck, "model": {k: v.detach().clone() for k, v in pred.net.state_dict().items()},
                             "trained_by": "scripts/train_detect_skeleton.py",
+                            "mirror_test": True,  # trained on mirrored windows too: scored with them as well
                             "fine_tuned": {"from": SHIPPED.name, "videos": len(parsed), "seed": a.seed,
                                            "exact": a.exact,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})

@@ -94,6 +94,15 @@ def test_default_tubes_on_the_generators_keypoints(model):
     if model == "detect":  # small, the same classes and frame rate as parse's
         assert DETECT_MODEL.stat().st_size < 2e6 and pred.classes == load_action_predictor(DEFAULT_MODEL).classes
         assert pred.per_track and pred.fps == 25.0
+        # it scores each window with its mirror image too: a window and its mirror image score the same
+        from deeperaction.datasets.transforms import flip_keypoints, normalize_skeletons
+        from deeperaction.tasks.action_predictors import track_sequences
+
+        seq = next(iter(track_sequences(to_video_parse(ground_truth(make_spec("stad", 0, 31, size=(320, 240))),
+                                                       stride=2), pred.fps).values()))
+        w = normalize_skeletons(seq[None, :pred.cfg["data"]["clip_len"]])[0]
+        a, b = pred._window_probs([w]), pred._window_probs([flip_keypoints(w, 0.0)])
+        assert pred.mirror and np.allclose(a, b, atol=1e-5) and np.isclose(a.sum(), 1.0)
     hit = total = 0
     for i in range(6):
         lab = ground_truth(make_spec("stad", i, 31, size=(320, 240), preset="easy"))

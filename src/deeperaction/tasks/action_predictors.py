@@ -6,7 +6,8 @@ to it). The networks come from :func:`deeperaction.models.action.action_model_fr
 A skeleton model file that names its frame rate (``fps``; the shipped one) classifies each track: the
 track's keypoints are resampled to that rate, cut into overlapping windows, and the window probabilities
 averaged; the video's action is the mean over tracks weighted by their windows, the ``none`` class (no action
-of the vocabulary) set aside.
+of the vocabulary) set aside. A file with ``mirror_test`` set (``detect_skeleton.pt``) scores each window as
+the mean of it and its mirror image (left and right exchanged), as it was trained on both.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from deeperaction.datasets.clips import crop_square, interpolate_boxes, square_around
-from deeperaction.datasets.transforms import augment_clips, normalize_skeletons
+from deeperaction.datasets.transforms import augment_clips, flip_keypoints, normalize_skeletons
 from deeperaction.errors import InputError
 from deeperaction.models.action import action_model_from_config
 from deeperaction.models.checkpoint import load_model_file
@@ -50,10 +51,21 @@ class ActionPredictor:
         self.device = torch.device(device)
         self.net.to(self.device).eval()
         self.fps = ck.get("fps")  # per-track classification at this frame rate (skeleton models that name it)
+        self.mirror = bool(ck.get("mirror_test", False))  # windows scored with their mirror images too
 
     @property
     def per_track(self) -> bool:
         return self.cfg["model"]["kind"] == "skeleton" and bool(self.fps)
+
+    @torch.no_grad()
+    def _window_probs(self, windows: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities ``(N, C)`` of normalised keypoint windows ``(T, J, 3)`` (with their mirror images
+        when the model file asks for it)."""
+        x = torch.from_numpy(np.stack(windows))[:, None].to(self.device)
+        p = self.net(x).float().softmax(-1)
+        if self.mirror:
+            p = (p + self.net(flip_keypoints(x, 0.0)).float().softmax(-1)) / 2
+        return p.cpu().numpy()
 
     @torch.no_grad()
     def track_scores(self, parse: VideoParse) -> dict[int, tuple[np.ndarray, int]]:
@@ -66,8 +78,7 @@ class ActionPredictor:
             starts = list(range(0, len(seq) - length + 1, max(1, length // 2)))
             if starts[-1] != len(seq) - length:
                 starts.append(len(seq) - length)
-            x = torch.from_numpy(np.stack([normalize_skeletons(seq[s:s + length][None]) for s in starts]))
-            probs = self.net(x[:, None].flatten(0, 1).to(self.device)).float().softmax(-1).cpu().numpy()
+            probs = self._window_probs([normalize_skeletons(seq[s:s + length][None])[0] for s in starts])
             out[tid] = (probs.mean(0), len(starts))
         return out
 
@@ -100,8 +111,7 @@ class ActionPredictor:
                 starts, offset = list(range(0, n - length + 1, hop)), 0
                 if starts[-1] != n - length:
                     starts.append(n - length)
-            x = torch.from_numpy(np.stack([normalize_skeletons(seq[s:s + length][None]) for s in starts]))
-            probs = self.net(x[:, None].flatten(0, 1).to(self.device)).float().softmax(-1).cpu().numpy()
+            probs = self._window_probs([normalize_skeletons(seq[s:s + length][None])[0] for s in starts])
             centres = (np.array(starts) + offset + (length - 1) / 2) / self.fps  # seconds after the first frame
             frames = np.arange(first[tid], last[tid] + 1)
             t = (frames - first[tid]) / src_fps
