@@ -23,7 +23,7 @@ from deeperaction.schema import Tube, VideoParse
 from deeperaction.tasks.action_predictors import DETECT_MODEL
 from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
 from deeperaction.tasks.stopwatch import Stopwatch
-from deeperaction.tasks.tubes import TubeOptions, smooth, track_tubes
+from deeperaction.tasks.tubes import TubeOptions, smooth_curves, track_tubes
 
 DETECT_PERSON_MODEL = DETECT_MODEL.with_name("detect_person.pt")
 """``detect``'s default person detector (``scripts/train_detect_person.py``)."""
@@ -127,7 +127,7 @@ def frame_detections(track_id: int, frames: np.ndarray, boxes: np.ndarray, probs
     classes (smoothed as the tubes are; "none" left out) scoring at least ``frame_min_score``, each with the
     track's box. Rows ``(track_id, frame, class index into classes, score, box)``."""
     keep = np.array([i for i, c in enumerate(classes) if c != "none"])
-    sm = smooth(np.asarray(probs, np.float64)[:, keep], max(1, round(opts.tubes.smooth_s * fps)) | 1)
+    sm = smooth_curves(np.asarray(probs, np.float64)[:, keep], fps, opts.tubes)
     k = min(opts.frame_top_k, sm.shape[1])
     top = np.argsort(-sm, axis=1, kind="stable")[:, :k]
     out = []

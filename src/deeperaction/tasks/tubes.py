@@ -67,10 +67,19 @@ def viterbi_labels(probs: np.ndarray, none: float, switch_cost: float) -> np.nda
     return np.where(lab == c, -1, lab)
 
 
+def smooth_curves(scores: np.ndarray, fps: float, opts: TubeOptions) -> np.ndarray:
+    """``(n, C)`` probabilities smoothed over ``opts.smooth_s`` seconds (an odd number of frames)."""
+    return smooth(scores, max(1, round(opts.smooth_s * fps)) | 1)
+
+
 def label_frames(scores: np.ndarray, fps: float, opts: TubeOptions) -> np.ndarray:
     """Each frame's action class (-1: none) from ``(n, C)`` probabilities, after smoothing, Viterbi labelling,
     bridging and dropping blips."""
-    sm = smooth(scores, max(1, round(opts.smooth_s * fps)) | 1)
+    return _label_smoothed(smooth_curves(scores, fps, opts), fps, opts)
+
+
+def _label_smoothed(sm: np.ndarray, fps: float, opts: TubeOptions) -> np.ndarray:
+    """:func:`label_frames` of curves already smoothed."""
     lab = viterbi_labels(sm, opts.threshold, opts.switch_cost)
     max_gap, min_len = round(opts.max_gap_s * fps), max(1, round(opts.min_len_s * fps))
     for c in np.unique(lab[lab >= 0]):  # bridge: frames between two runs of c, when the gap is short
@@ -99,8 +108,8 @@ def track_tubes(video_id: str, track_id: int, frames: np.ndarray, boxes: np.ndar
         raise ValueError("track frames must be contiguous and increasing")
     keep = [i for i, c in enumerate(classes) if c != "none"]
     sc = np.asarray(scores, np.float64)[:, keep]
-    lab = label_frames(sc, fps, opts)
-    sm = smooth(sc, max(1, round(opts.smooth_s * fps)) | 1)
+    sm = smooth_curves(sc, fps, opts)
+    lab = _label_smoothed(sm, fps, opts)
     out = []
     for c, s, e in runs(lab):
         if c >= 0:
