@@ -3,7 +3,9 @@ the shipped ``action_skeleton.pt`` fine-tuned on what ``detect``'s own perceptio
 people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather than the generator's.
 
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
-crossing), rendered, then run through exactly ``detect``'s current perception (every 2nd frame: the shipped
+crossing) and ``--street-videos`` of ``--preset street`` (seed ``--seed`` + 1; people walking and running toward,
+away from and across the camera among people acting in place), rendered, then run through exactly ``detect``'s
+current perception (every 2nd frame: the shipped
 person detector, BlazePose, HOG, the person checks, the tracker). Each track's keypoints are resampled to 25
 fps and cut into the classifier's 48-frame windows every 4 frames, as ``detect`` cuts them; a window's label
 is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
@@ -14,10 +16,10 @@ better pose estimator or a user's keypoints, well). Fine-tuning: AdamW, one-cycl
 scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
 pedestrians, and the features the shipped localizer was trained on).
 
-    python scripts/train_detect_skeleton.py [--videos 120] [--seed 300] [--epochs 6] [--install]
+    python scripts/train_detect_skeleton.py [--videos 100] [--street-videos 40] [--seed 300] [--epochs 6] [--install]
 
 Parses are cached per video under ``--out``/parses, so a second run only trains. On 2 CPU cores: rendering
-~3 min, perception ~25 s a video (50 min), fine-tuning ~14 min. ``--install`` copies the model into the package.
+~4 min, perception ~25 s a video (~60 min), fine-tuning ~20 min. ``--install`` copies the model into the package.
 """
 from __future__ import annotations
 
@@ -37,15 +39,15 @@ SIZE = (320, 240)
 HOP = 4  # frames between training windows (at 25 fps)
 
 
-def parses(root: Path, cache: Path, *, videos: int, seed: int) -> dict:
+def parses(root: Path, cache: Path, *, videos: int, seed: int, preset: str = "default") -> dict:
     """``{video id: VideoParse}`` of ``detect``'s perception on a rendered ``stad`` set (rendered and parsed
     unless cached)."""
     from deeperaction.synth import generate
     from deeperaction.tasks.detect import Detector, DetectOptions
 
     if not (root / "manifest.json").is_file():
-        print(f"rendering {videos} stad videos (seed {seed}) into {root}", flush=True)
-        generate(root, videos=videos, seed=seed, task="stad", size=SIZE, preset="default")
+        print(f"rendering {videos} stad videos (seed {seed}, preset {preset}) into {root}", flush=True)
+        generate(root, videos=videos, seed=seed, task="stad", size=SIZE, preset=preset)
     cache.mkdir(parents=True, exist_ok=True)
     todo = sorted(v for v in (root / "videos").glob("*.mp4") if not (cache / f"{v.stem}.pkl").is_file())
     if todo:
@@ -144,7 +146,8 @@ def fine_tune(net: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--videos", type=int, default=120)
+    ap.add_argument("--videos", type=int, default=100)
+    ap.add_argument("--street-videos", type=int, default=40, help="videos of --preset street (seed --seed + 1)")
     ap.add_argument("--seed", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -155,25 +158,35 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
+    from deeperaction.synth import GENERATOR_VERSION
     from deeperaction.tasks.action_predictors import ActionPredictor
 
     ck = load_checkpoint(SHIPPED)
     pred = ActionPredictor(SHIPPED)
-    data = a.out / "data"
-    parsed = parses(data, a.out / "parses", videos=a.videos, seed=a.seed)
     length, fps = pred.cfg["data"]["clip_len"], float(ck["fps"])
-    x, y = windows(data, parsed, list(ck["classes"]), length, fps)
-    if a.exact:
-        from deeperaction.synth import ground_truth, make_spec
-        from deeperaction.synth.export import to_video_parse
+    sets = [("data", "parses", a.videos, a.seed, "default"), ("street", "street_parses", a.street_videos, a.seed + 1,
+                                                              "street")]
+    xs, ys, n_videos = [], [], 0
+    for folder, cache, videos, seed, preset in sets:
+        if not videos:
+            continue
+        data = a.out / folder
+        parsed = parses(data, a.out / cache, videos=videos, seed=seed, preset=preset)
+        n_videos += len(parsed)
+        x, y = windows(data, parsed, list(ck["classes"]), length, fps)
+        xs.append(x), ys.append(y)
+        if a.exact:
+            from deeperaction.synth import ground_truth, make_spec
+            from deeperaction.synth.export import to_video_parse
 
-        exact = {}
-        for i in range(a.videos):
-            lab = ground_truth(make_spec("stad", i, a.seed, size=SIZE, preset="default"))
-            exact[lab.spec.video_id] = to_video_parse(lab, stride=2)
-        xe, ye = windows(data, exact, list(ck["classes"]), length, fps)
-        x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
-    print(f"{len(x)} windows from {len(parsed)} videos; per class {np.bincount(y, minlength=len(ck['classes']))}",
+            exact = {}
+            for i in range(videos):
+                lab = ground_truth(make_spec("stad", i, seed, size=SIZE, preset=preset))
+                exact[lab.spec.video_id] = to_video_parse(lab, stride=2)
+            x, y = windows(data, exact, list(ck["classes"]), length, fps)
+            xs.append(x), ys.append(y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    print(f"{len(x)} windows from {n_videos} videos; per class {np.bincount(y, minlength=len(ck['classes']))}",
           flush=True)
     fine_tune(pred.net, x, y, epochs=a.epochs, lr=a.lr, seed=a.seed)
     pred.net.eval()
@@ -181,7 +194,9 @@ def main() -> None:
     save_checkpoint(out, **{**ck, "model": {k: v.detach().clone() for k, v in pred.net.state_dict().items()},
                             "trained_by": "scripts/train_detect_skeleton.py",
                             "mirror_test": True,  # trained on mirrored windows too: scored with them as well
-                            "fine_tuned": {"from": SHIPPED.name, "videos": len(parsed), "seed": a.seed,
+                            "fine_tuned": {"from": SHIPPED.name, "generator": GENERATOR_VERSION,
+                                          "videos": a.videos, "seed": a.seed,
+                                          "street_videos": a.street_videos, "street_seed": a.seed + 1,
                                            "exact": a.exact,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})
     print(f"wrote {out}", flush=True)

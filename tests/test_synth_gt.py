@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from deeperaction.kinematics.states import part_state_ids
-from deeperaction.schema import PARTS, Tube
+from deeperaction.schema import JOINT_INDEX, PARTS, Tube
 from deeperaction.synth import ACTION_NAMES, generate, ground_truth, make_spec
 from deeperaction.synth.export import to_keyframes, to_segments, to_tubes, to_video_parse
 
@@ -144,3 +144,47 @@ def test_gt_as_predictions_scores_perfect(dataset, tmp_path):
             assert evaluate_tal(g, read_activitynet_pred(tmp_path / "tal.json")).headline == pytest.approx(1.0)
             scored += 1
     assert scored
+
+
+@pytest.mark.parametrize("action,highest", [("walk", 0.1), ("run", 0.2), ("jumping_jacks", 0.2), ("jump", 0.45)])
+def test_style_noise_keeps_people_on_the_floor(action, highest):
+    """The body's lift off the floor (m) stays the action's own: generator 1.1 added the angles' style noise to
+    it in metres, floating walkers and jumpers up to ~2 m and sinking them below the floor."""
+    from deeperaction.synth.humans import forward_kinematics, sample_body
+    from deeperaction.synth.motions import Instance, compose_timeline
+
+    feet = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        body = sample_body(rng)
+        pose = compose_timeline(rng, 150, 25.0, [Instance(action, 10, 140, amplitude=1.1)], style=5.0)
+        lift = forward_kinematics(body, pose)[:, feet, 1].min(1) - body.seg["r_leg"] * 0.6
+        assert -0.02 < lift.min() and lift.max() < highest, (seed, lift.min(), lift.max())
+
+
+def test_street_walkers_change_depth_as_they_walk():
+    """preset street: people walking toward the camera get larger and their feet lower in the frame over their
+    walk, people walking away smaller and their feet higher; existing presets never make street walkers."""
+    seen = {"toward": 0, "away": 0}
+    neck, lh, rh = JOINT_INDEX["neck"], JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]
+    ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+    for i in range(8):
+        spec = make_spec("stad", i, 3, preset="street")
+        assert not any(p.path == "street" for p in make_spec("stad", i, 3, preset="default").persons)
+        lab = ground_truth(spec)
+        for ps, p in zip(spec.persons, lab.persons):
+            if ps.path != "street" or abs(np.cos(np.radians(ps.yaw))) < 0.7:
+                continue
+            a, b = ps.instances[0].start, ps.instances[0].end - 1
+            kp = p.keypoints[:, :, :2]
+            hip = (kp[:, lh] + kp[:, rh]) / 2
+            torso = np.linalg.norm(kp[:, neck] - hip, axis=-1)
+            feet = kp[:, ankles, 1].max(1)
+            grow, down = torso[b] / torso[a], feet[b] - feet[a]
+            if np.cos(np.radians(ps.yaw)) > 0:
+                assert grow > 1.1 and down > 0, (i, ps.yaw, grow, down)
+                seen["toward"] += 1
+            else:
+                assert grow < 1 / 1.1 and down < 0, (i, ps.yaw, grow, down)
+                seen["away"] += 1
+    assert min(seen.values()) >= 1, seen

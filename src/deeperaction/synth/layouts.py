@@ -28,7 +28,8 @@ class PersonSpec:
     ground: tuple[float, float]        # x as a fraction of canvas width, y as a fraction of floor depth (0 far, 1 near)
     yaw: float                         # degrees, 0 = facing the camera
     instances: list[Instance] = field(default_factory=list)
-    path: str = "stay"                 # "stay" at ground x; "center" the walked path on it; "cross" the frame
+    path: str = "stay"                 # "stay" at ground x; "center" the walked path on it; "cross" the frame;
+                                       # "street": walk in any direction, the path's middle at ground (x, depth)
 
 
 @dataclass
@@ -68,6 +69,17 @@ def _walker(rng: np.random.Generator, start: int, end: int, fps: float, action: 
     return PersonSpec(int(rng.integers(2**31)), (0.5, 0.0), float(sign * yaw), [inst]), float(sign * dist * np.sin(np.radians(yaw)))
 
 
+def _street_walker(rng: np.random.Generator, T: int, fps: float) -> PersonSpec:
+    """Somebody walking (or running) through in any direction, toward or away from the camera too, over part
+    of the video and idle before and after; the path (<= ~6 m) is centred on a random point of the floor."""
+    kind = "run" if rng.random() < 0.3 else "walk"
+    dur = int(min(T, max(1.5 * fps, rng.uniform(0.5, 1.0) * 6.0 / ACTIONS[kind].walk_speed * fps)))
+    start = int(rng.integers(0, T - dur + 1))
+    inst = _style(rng, kind, start, start + dur)
+    return PersonSpec(int(rng.integers(2**31)), (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.1, 0.7))),
+                      float(rng.uniform(-180, 180)), [inst], path="street")
+
+
 def make_spec(task: str, index: int, seed: int, *, size: tuple[int, int] = (320, 240), fps: float = 25.0,
               preset: str = "default", duration: tuple[float, float] | None = None) -> VideoSpec:
     """The spec of video ``index`` of a ``task`` dataset with master ``seed``."""
@@ -98,6 +110,9 @@ def make_spec(task: str, index: int, seed: int, *, size: tuple[int, int] = (320,
     else:
         n = int(rng.integers(P.people[0], P.people[1] + 1)) if task == "stad" else int(rng.integers(1, 3))
         for k in range(n):
+            if task == "stad" and P.walkers and rng.random() < P.walkers:
+                persons.append(_street_walker(rng, T, fps))
+                continue
             insts: list[Instance] = []
             if task == "stad":
                 gap, seg = (0.5, 3.0), (1.5, 4.0)

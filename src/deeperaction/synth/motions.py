@@ -197,6 +197,11 @@ def _ramp(t: np.ndarray, start: float, end: float, ramp: float) -> np.ndarray:
     return ss((t - start) / ramp + 0.5) * ss((end - t) / ramp + 0.5)
 
 
+LIFT_M_PER_DEG = 0.004
+"""Style noise of ``lift`` (metres, not degrees): +-1.5 "degrees" of style move the body by ~6 mm, not 1.5 m
+(generator 1.1 lifted walkers, runners and jumpers by up to ~2 m off the floor and sank them below it)."""
+
+
 def compose_timeline(rng: np.random.Generator, T: int, fps: float, instances: list[Instance],
                      style: float = 3.0, ramp_s: float = 0.3) -> Pose:
     """Per-frame pose for a person doing ``instances`` over an idle background; ``x`` integrates walking."""
@@ -212,7 +217,8 @@ def compose_timeline(rng: np.random.Generator, T: int, fps: float, instances: li
         prog = act.program(p, inst.amplitude, inst.side)
         base = neutral_pose(T)
         for k, v in prog.items():
-            target = base[k] + v + _smooth_noise(rng, T, fps, style * 0.5, 0.8)
+            noise = _smooth_noise(rng, T, fps, style * 0.5, 0.8)  # degrees; drawn for every key (same stream)
+            target = base[k] + v + noise * (LIFT_M_PER_DEG if k == "lift" else 1.0)
             pose[k] = pose[k] * (1 - w) + target * w
         vel += w * act.walk_speed * inst.speed / fps
     pose["x"] = np.cumsum(vel) - vel[0] if T else vel

@@ -25,12 +25,15 @@ class Preset:
     blur: float                 # Gaussian blur sigma (px), 0 = none
     noise: float                # pixel noise sigma (0-255 scale)
     style: float                # per-angle motion style noise (deg)
+    walkers: float = 0.0        # stad: share of people who walk or run through in any direction (a street)
 
 
 PRESETS: dict[str, Preset] = {
     "easy": Preset((1, 2), 4, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0),
     "default": Preset((1, 4), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0),
     "hard": Preset((2, 6), 25, 4, 0.12, 0.12, 0.25, 0.8, 8.0, 5.0),
+    # default's scene, with most people walking or running toward, away from or across the camera
+    "street": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6),
 }
 
 MARGIN = 1.3

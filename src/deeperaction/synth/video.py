@@ -100,15 +100,21 @@ class Scene:
         j3 = forward_kinematics(body, pose)
         yc = horizon + (self.floor[1] - horizon) * (0.3 + 0.7 * ps.ground[1])
         ppm = (yc - horizon) * k
-        ground = np.tile([0.0, yc], (T, 1))
-        pts, depth = project(j3, ps.yaw + pose["yaw"], ground, np.full(T, ppm))
+        if ps.path == "street":
+            ground, ppm = self._street_ground(ps, pose["x"], horizon, k, wc)
+            yc = float(np.median(ground[:, 1]))   # painter's order by the usual depth
+        else:
+            ground, ppm = np.tile([0.0, yc], (T, 1)), np.full(T, ppm)
+        pts, depth = project(j3, ps.yaw + pose["yaw"], ground, ppm)
         pelvis_x = 0.5 * (pts[:, JOINT_INDEX["left_hip"], 0] + pts[:, JOINT_INDEX["right_hip"], 0])
         if ps.path == "center":
             base = ps.ground[0] * wc - 0.5 * (pelvis_x.min() + pelvis_x.max())
         elif ps.path == "cross":
             d = np.sign(pelvis_x[-1] - pelvis_x[0]) or 1.0
             s0 = ps.instances[0].start if ps.instances else 0
-            base = wc / 2 - d * (w / 2 / zoom.min() + 0.6 * ppm) - pelvis_x[s0]
+            base = wc / 2 - d * (w / 2 / zoom.min() + 0.6 * ppm[0]) - pelvis_x[s0]
+        elif ps.path == "street":
+            base = 0.0   # the ground points are already canvas pixels
         else:
             base = ps.ground[0] * wc
         pts[..., 0] += base
@@ -125,6 +131,26 @@ class Scene:
         states = np.stack([ids[p] for p in PARTS], 1)
         track = PersonTrack(tid, kp, cb, present, cp, part_present, states, list(ps.instances), body)
         return yc, track, geom
+
+    def _street_ground(self, ps: PersonSpec, travel: np.ndarray, horizon: float, k: float, wc: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Ground pixel under the pelvis ``(T, 2)`` and scale ``(T,)`` (px per m) of a ``street`` walker: the
+        forward ``travel`` (m) split by the yaw into depth (a pinhole over the floor plane: nearer is lower and
+        larger) and sideways (added by :func:`project`); the path's middle at ``ps.ground``, kept on the floor."""
+        f = 0.9 * self.spec.size[0]                          # focal length (px), a ~60 degree view
+        def depth_at(g: float) -> float:                     # metres to a floor row at depth fraction g
+            return f / ((self.floor[1] - horizon) * (0.3 + 0.7 * g) * k)
+        a = np.radians(ps.yaw)
+        mid = 0.5 * (travel.min() + travel.max())
+        reach = 0.5 * (travel.max() - travel.min()) * abs(np.cos(a))
+        near, far = depth_at(0.8), depth_at(0.0)
+        z_mid = float(np.clip(depth_at(ps.ground[1]), min(near + reach, (near + far) / 2),
+                              max(far - reach, (near + far) / 2)))
+        x_mid = (ps.ground[0] * wc - wc / 2) * z_mid / f
+        z = np.maximum(z_mid - (travel - mid) * np.cos(a), 0.5 * near)
+        ppm = f / z
+        x0 = x_mid - mid * np.sin(a)                         # lateral metres of the ground point (body travel aside)
+        return np.stack([wc / 2 + x0 * ppm, horizon + ppm / k], 1), ppm
 
     @property
     def labels(self) -> VideoLabels:
