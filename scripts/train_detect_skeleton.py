@@ -5,9 +5,9 @@ people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
 crossing) and ``--street-videos`` of ``--preset street`` (seed ``--seed`` + 1; people walking and running toward,
 away from and across the camera among people acting in place), rendered, then run through exactly ``detect``'s
-current perception (every 2nd frame: the shipped
-person detector, BlazePose, HOG, the person checks, the tracker). Each track's keypoints are resampled to 25
-fps and cut into the classifier's 48-frame windows every 4 frames, as ``detect`` cuts them; a window's label
+current perception (every 2nd frame: the shipped person detector, BlazePose, HOG, the person checks, the
+tracker). Each track's keypoints are resampled to 25 fps and cut into the classifier's 48-frame windows every
+4 frames, as ``detect`` cuts them; a window's label
 is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
 box is on a GT person who is idle, and the window is left out where the box is on nobody. ``--exact`` adds the
 same videos' windows of the generator's own keypoints and boxes (so the model keeps reading clean poses, from a
