@@ -158,14 +158,17 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
-    from deeperaction.synth import GENERATOR_VERSION
+    from deeperaction.synth import GENERATOR_VERSION, ground_truth, make_spec
+    from deeperaction.synth.export import to_video_parse
     from deeperaction.tasks.action_predictors import ActionPredictor
 
     ck = load_checkpoint(SHIPPED)
     pred = ActionPredictor(SHIPPED)
     length, fps = pred.cfg["data"]["clip_len"], float(ck["fps"])
-    sets = [("data", "parses", a.videos, a.seed, "default"), ("street", "street_parses", a.street_videos, a.seed + 1,
-                                                              "street")]
+    sets = [  # (folder, parse cache, videos, seed, preset)
+        ("data", "parses", a.videos, a.seed, "default"),
+        ("street", "street_parses", a.street_videos, a.seed + 1, "street"),
+    ]
     xs, ys, n_videos = [], [], 0
     for folder, cache, videos, seed, preset in sets:
         if not videos:
@@ -173,18 +176,14 @@ def main() -> None:
         data = a.out / folder
         parsed = parses(data, a.out / cache, videos=videos, seed=seed, preset=preset)
         n_videos += len(parsed)
-        x, y = windows(data, parsed, list(ck["classes"]), length, fps)
-        xs.append(x), ys.append(y)
+        found = [parsed]
         if a.exact:
-            from deeperaction.synth import ground_truth, make_spec
-            from deeperaction.synth.export import to_video_parse
-
-            exact = {}
-            for i in range(videos):
-                lab = ground_truth(make_spec("stad", i, seed, size=SIZE, preset=preset))
-                exact[lab.spec.video_id] = to_video_parse(lab, stride=2)
-            x, y = windows(data, exact, list(ck["classes"]), length, fps)
-            xs.append(x), ys.append(y)
+            found.append({lab.spec.video_id: to_video_parse(lab, stride=2) for lab in
+                          (ground_truth(make_spec("stad", i, seed, size=SIZE, preset=preset)) for i in range(videos))})
+        for per_video in found:
+            x, y = windows(data, per_video, list(ck["classes"]), length, fps)
+            xs.append(x)
+            ys.append(y)
     x, y = np.concatenate(xs), np.concatenate(ys)
     print(f"{len(x)} windows from {n_videos} videos; per class {np.bincount(y, minlength=len(ck['classes']))}",
           flush=True)
