@@ -81,14 +81,35 @@ def test_bad_input_one_line(tmp_path, stad):
         assert r.exit_code == 2 and len(lines) == 1 and needle in lines[0], r.output
 
 
+def test_track_seen_marks_the_stretches_a_track_was_missed():
+    """Parsed every 2nd frame; track 1 found at 0-4 and 12-14, missed at 6-10 (occluded): its frames 5-11 are
+    seen only next to a parsed frame that has it (5 and 11), 6-10 not; the curves there are drawn across."""
+    from deeperaction.schema import FrameParse, Person, VideoParse
+    from deeperaction.tasks.detect import DetectOptions, curves_to_tubes, track_seen
+
+    kp = np.ones((20, 3))
+    frames = [FrameParse(f, [Person(np.array([0, 0, 10, 20.0]), track_id=2, keypoints=kp)]
+                         + ([Person(np.array([5, 0, 15, 20.0]), track_id=1, keypoints=kp)]
+                            if f not in (6, 8, 10) else [])) for f in range(0, 16, 2)]
+    vp = VideoParse("v", 10.0, (64, 48), frames)
+    f = np.arange(0, 15)
+    assert track_seen(vp)(1, f).tolist() == [True] * 6 + [False] * 5 + [True] * 4
+    assert track_seen(vp)(2, f).all() and not track_seen(vp)(7, f).any()
+    probs = np.zeros((15, 3))
+    probs[:, 0] = 0.9
+    probs[6:11] = [0.0, 0.0, 1.0]  # interpolated keypoints scored as none
+    tubes, dets = curves_to_tubes(vp, {1: (f, probs)}, ["walk", "wave", "none"], DetectOptions())
+    assert [(t.label, int(t.frames[0]), int(t.frames[-1])) for _, t in tubes] == [("walk", 0, 14)]
+    assert {(d[1], d[2]) for d in dets if d[3] > 0.5} == {(int(x), 0) for x in f}
+
+
 @pytest.mark.parametrize("model", ["parse", "detect"])
 def test_default_tubes_on_the_generators_keypoints(model):
     """Perception set aside (the generator's exact keypoints and boxes): the shipped models (parse's, and detect's
     default fine-tuned on BlazePose tracks) and the tube builder recover each person's action instances on a
     fresh seed."""
     from deeperaction.tasks.action_predictors import DEFAULT_MODEL, DETECT_MODEL, load_action_predictor
-    from deeperaction.tasks.detect import track_boxes
-    from deeperaction.tasks.tubes import track_tubes
+    from deeperaction.tasks.detect import DetectOptions, curves_to_tubes
 
     pred = load_action_predictor("default" if model == "parse" else DETECT_MODEL)
     if model == "detect":  # small, the same classes and frame rate as parse's
@@ -107,11 +128,7 @@ def test_default_tubes_on_the_generators_keypoints(model):
     for i in range(6):
         lab = ground_truth(make_spec("stad", i, 31, size=(320, 240), preset="easy"))
         vp = to_video_parse(lab, stride=2)
-        boxes = track_boxes(vp)
-        found = []
-        for tid, (frames, probs) in pred.track_curves(vp).items():
-            found += [t for _, t in track_tubes(vp.video_id, tid, frames, boxes[tid](frames), probs, pred.classes,
-                                                 lab.spec.fps)]
+        found = [t for _, t in curves_to_tubes(vp, pred.track_curves(vp), pred.classes, DetectOptions())[0]]
         for p in lab.persons:
             for inst in p.instances:
                 total += 1

@@ -7,7 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
-from deeperaction.tasks.tubes import TubeOptions, label_frames, runs, smooth, track_tubes, viterbi_labels
+from deeperaction.tasks.tubes import (
+    TubeOptions,
+    label_frames,
+    runs,
+    smooth,
+    span_unseen,
+    track_tubes,
+    viterbi_labels,
+)
 
 CLASSES = ["walk", "wave", "none"]
 FPS = 10.0
@@ -112,6 +120,14 @@ def test_viterbi_finds_the_best_labelling():
 
         best = max(objective(lab) for lab in itertools.product(range(-1, c), repeat=n))
         assert objective(viterbi_labels(probs, none, cost)) == pytest.approx(best)
+        seen = rng.random(n) < 0.6  # unseen frames score nothing
+
+        def objective_seen(lab):
+            lp = np.log(np.where(np.asarray(lab) < 0, none, probs[np.arange(n), np.maximum(lab, 0)]))
+            return lp[seen].sum() - cost * np.count_nonzero(np.diff(lab))
+
+        best = max(objective_seen(lab) for lab in itertools.product(range(-1, c), repeat=n))
+        assert objective_seen(viterbi_labels(probs, none, cost, seen)) == pytest.approx(best)
     assert viterbi_labels(np.zeros((0, 2)), 0.3, 1.0).shape == (0,)
 
 
@@ -139,3 +155,30 @@ def test_switch_cost_holds_a_weak_steady_action_through_flicker():
 def test_frames_must_be_contiguous():
     with pytest.raises(ValueError, match="contiguous"):
         track_tubes("v", 1, np.array([0, 1, 3]), np.zeros((3, 4)), np.zeros((3, 3)), CLASSES, FPS, OPTS)
+
+
+def test_an_occlusion_does_not_cut_the_tube():
+    """A walker hidden for 1.2 s (behind a sign: the tracker's keypoints only interpolated, which the model
+    scores as none): two walk tubes from the raw scores, one across the occlusion when those frames are marked
+    unseen; an action that changes during the occlusion still changes."""
+    spec = "WWWWWWWWWW" + "." * 12 + "WWWWWWWWWW"
+    seen = np.array([ch != "." for ch in spec])
+    f, b = np.arange(100, 100 + len(spec)), np.zeros((len(spec), 4))
+    assert spans(t for _, t in track_tubes("v", 1, f, b, curves(spec), CLASSES, FPS, OPTS)) == [
+        ("walk", 0, 10), ("walk", 22, 32)]
+    assert spans(t for _, t in track_tubes("v", 1, f, b, curves(spec), CLASSES, FPS, OPTS, seen)) == [
+        ("walk", 0, 32)]
+    two = "WWWWWWWWWW" + "." * 12 + "VVVVVVVVVV"
+    got = spans(t for _, t in track_tubes("v", 1, f, b, curves(two), CLASSES, FPS, OPTS, seen))
+    assert [g[0] for g in got] == ["walk", "wave"] and got[0][1] == 0 and got[1][2] == 32
+    assert track_tubes("v", 1, f, b, curves(spec), CLASSES, FPS, OPTS, np.zeros(len(spec), bool)) == []
+    with pytest.raises(ValueError, match="one flag per frame"):
+        track_tubes("v", 1, f, b, curves(spec), CLASSES, FPS, OPTS, seen[:-1])
+
+
+def test_span_unseen_draws_straight_lines_between_seen_frames():
+    sc = np.array([[1.0, 0.0], [9.0, 9.0], [9.0, 9.0], [0.0, 1.0], [5.0, 5.0]])
+    got = span_unseen(sc, np.array([True, False, False, True, False]))
+    np.testing.assert_allclose(got, [[1, 0], [2 / 3, 1 / 3], [1 / 3, 2 / 3], [0, 1], [0, 1]])
+    np.testing.assert_array_equal(span_unseen(sc, np.ones(5, bool)), sc)
+    np.testing.assert_array_equal(span_unseen(sc, np.zeros(5, bool)), sc)

@@ -23,7 +23,10 @@ from deeperaction.schema import Tube, VideoParse
 from deeperaction.tasks.action_predictors import DETECT_MODEL
 from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
 from deeperaction.tasks.stopwatch import Stopwatch
-from deeperaction.tasks.tubes import TubeOptions, smooth_curves, track_tubes
+from deeperaction.tasks.tubes import TubeOptions, smooth_curves, span_unseen, track_tubes
+
+FrameDet = tuple[int, int, int, float, np.ndarray]
+"""A frame detection: ``(track_id, frame, class index, score, box)``."""
 
 DETECT_PERSON_MODEL = DETECT_MODEL.with_name("detect_person.pt")
 """``detect``'s default person detector (``scripts/train_detect_person.py``)."""
@@ -43,8 +46,9 @@ class DetectOptions:
     person_model_only: bool = False  # True: it alone finds people (top-down, as parse --person-model)
     action_model: str | None = None  # skeleton action model file; None: the shipped detect_skeleton.pt
     hop_s: float = 0.2               # an action window every this many seconds along each track
-    frame_top_k: int = 3             # frame detections: each tracked person's k best classes at every frame ...
-    frame_min_score: float = 0.05    # ... that score at least this (smoothed probability)
+    frame_top_k: int = 10            # frame detections: each tracked person's k best classes at every frame ...
+    frame_min_score: float = 0.01    # ... that score at least this (smoothed probability; lower-scored
+                                     # detections can only add to a class's AP: these bound the file size)
     tubes: TubeOptions = field(default_factory=TubeOptions)
 
 
@@ -53,7 +57,7 @@ class DetectRun:
     """One video's detection: the tubes with their track ids, the parse they came from, per-stage seconds."""
 
     tubes: list[tuple[int, Tube]]
-    frame_dets: list[tuple[int, int, int, float, np.ndarray]]  # (track_id, frame, class index, score, box)
+    frame_dets: list[FrameDet]
     parse: VideoParse
     run: ParseRun
     classes: list[str]
@@ -94,13 +98,7 @@ class Detector:
         with watch("action"):
             curves = self.action.track_curves(vp, self.opts.hop_s, video=video)
         with watch("tubes"):
-            boxes = track_boxes(vp)
-            tubes, dets = [], []
-            for tid, (frames, probs) in sorted(curves.items()):
-                b = boxes[tid](frames)
-                tubes += track_tubes(vp.video_id, tid, frames, b, probs, self.classes, vp.fps or 25.0,
-                                     self.opts.tubes)
-                dets += frame_detections(tid, frames, b, probs, self.classes, vp.fps or 25.0, self.opts)
+            tubes, dets = curves_to_tubes(vp, curves, self.classes, self.opts)
         return DetectRun(tubes, dets, vp, run, self.classes, {**run.timings, **watch.seconds})
 
     def close(self) -> None:
@@ -121,8 +119,24 @@ def _model_kind(path: str) -> str | None:
     return ck.get("kind") if isinstance(ck, dict) else None
 
 
+def curves_to_tubes(parse: VideoParse, curves: dict[int, tuple[np.ndarray, np.ndarray]], classes: list[str],
+                    opts: DetectOptions) -> tuple[list[tuple[int, Tube]], list[FrameDet]]:
+    """The tubes and frame detections of every track from its action curves ``{track_id: (frames, probs)}``:
+    the scores of the frames where the tracker did not see the person are drawn straight across from the seen
+    ones (windows there classify interpolated keypoints or boxes on whatever is in front), and give the tube
+    labelling no evidence."""
+    fps = parse.fps or 25.0
+    boxes, seen_at = track_boxes(parse), track_seen(parse)
+    tubes, dets = [], []
+    for tid, (frames, probs) in sorted(curves.items()):
+        b, seen = boxes[tid](frames), seen_at(tid, frames)
+        tubes += track_tubes(parse.video_id, tid, frames, b, probs, classes, fps, opts.tubes, seen)
+        dets += frame_detections(tid, frames, b, span_unseen(probs, seen), classes, fps, opts)
+    return tubes, dets
+
+
 def frame_detections(track_id: int, frames: np.ndarray, boxes: np.ndarray, probs: np.ndarray, classes: list[str],
-                     fps: float, opts: DetectOptions) -> list[tuple[int, int, int, float, np.ndarray]]:
+                     fps: float, opts: DetectOptions) -> list[FrameDet]:
     """Per-frame detections of one track for the frame-mAP: at every frame its ``frame_top_k`` best action
     classes (smoothed as the tubes are; "none" left out) scoring at least ``frame_min_score``, each with the
     track's box. Rows ``(track_id, frame, class index into classes, score, box)``."""
@@ -158,6 +172,31 @@ def track_boxes(parse: VideoParse):
         return boxes_at
 
     return {tid: at(v) for tid, v in seen.items()}
+
+
+def track_seen(parse: VideoParse):
+    """``seen(track_id, frames) -> (n,) bool``: True at the frames next to a parsed frame where the track has
+    keypoints (the parsed frame itself, and the frames between it and the neighbouring parsed frames); False
+    inside the stretches where parsed frames went by without it."""
+    parsed = np.array(sorted({fp.frame for fp in parse.frames}), np.int64)
+    has: dict[int, set[int]] = {}
+    for fp in parse.frames:
+        for p in fp.persons:
+            if p.keypoints is not None:
+                has.setdefault(p.track_id, set()).add(fp.frame)
+
+    def seen(track_id: int, frames: np.ndarray) -> np.ndarray:
+        frames = np.asarray(frames, np.int64)
+        on = has.get(track_id, set())
+        if len(parsed) == 0 or not on:
+            return np.zeros(len(frames), bool)
+        found = np.array([f in on for f in parsed.tolist()])
+        after = np.searchsorted(parsed, frames, side="left")  # first parsed frame >= f
+        before = np.searchsorted(parsed, frames, side="right") - 1  # last parsed frame <= f
+        ok_after = (after < len(parsed)) & found[np.minimum(after, len(parsed) - 1)]
+        ok_before = (before >= 0) & found[np.maximum(before, 0)]
+        return ok_after | ok_before
+    return seen
 
 
 def detect_video(video: str | Path, **options) -> DetectRun:
