@@ -32,6 +32,30 @@ def test_skeleton_classifier_ignores_absent_persons_and_person_order():
     torch.testing.assert_close(m(one), m(kp[:, :1]))  # an all-zero person is absent
 
 
+def test_adaptive_graph_starts_as_the_fixed_one_and_links_distant_joints():
+    """The free joint-to-joint matrices start at zero: a fixed-graph model's weights give the same outputs;
+    then one gradient step moves them, including between the two wrists (no edge in the skeleton), and a fixed
+    model's file (no such matrices) loads into the action-model builder unchanged."""
+    from deeperaction.models.action import action_model_from_config
+    from deeperaction.schema import JOINT_INDEX
+
+    torch.manual_seed(0)
+    fixed = build_skeleton_classifier(num_classes=5).eval()
+    adaptive = build_skeleton_classifier(num_classes=5, adaptive=True).eval()
+    missing, unexpected = adaptive.load_state_dict(fixed.state_dict(), strict=False)
+    assert sorted(missing) == [f"blocks.{i}.free" for i in range(3)] and not unexpected
+    kp = torch.randn(2, 1, 16, len(JOINTS), 3)
+    torch.testing.assert_close(adaptive(kp), fixed(kp))
+    adaptive.train()
+    adaptive(kp).sum().backward()
+    lw, rw = JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]
+    assert skeleton_adjacency()[lw, rw] == 0 and adaptive.blocks[0].free.grad[lw, rw] != 0
+    cfg = {"model": {"kind": "skeleton", "name": "r3d_18", "weights": "", "frozen_bn": False, "dropout": 0.3}}
+    old = action_model_from_config(cfg, 5, weights="")  # a file from before the key existed
+    assert all(b.free is None for b in old.blocks)
+    old.load_state_dict(fixed.state_dict())
+
+
 def test_ensemble_scores_and_fit():
     a = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
     b = np.array([[0.4, 0.6], [0.1, 0.9], [0.3, 0.7]])

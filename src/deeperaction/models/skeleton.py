@@ -41,13 +41,16 @@ def skeleton_features(kp: torch.Tensor) -> torch.Tensor:
 
 
 class GraphBlock(nn.Module):
-    """Graph convolution over joints (fixed adjacency, learnable edge weights) then a separable temporal
-    convolution, with a residual connection."""
+    """Graph convolution over joints (fixed adjacency, learnable edge weights; with ``adaptive`` also a free
+    learned joint-to-joint matrix, zero at the start, as 2s-AGCN's, so distant joints - two wrists, head and
+    hips - meet in one block) then a separable temporal convolution, with a residual connection."""
 
-    def __init__(self, cin: int, cout: int, adj: torch.Tensor, stride: int = 1, kernel_t: int = 9):
+    def __init__(self, cin: int, cout: int, adj: torch.Tensor, stride: int = 1, kernel_t: int = 9,
+                 adaptive: bool = False):
         super().__init__()
         self.register_buffer("adj", adj)
         self.edge = nn.Parameter(torch.ones_like(adj))
+        self.free = nn.Parameter(torch.zeros_like(adj)) if adaptive else None
         self.spatial = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
         self.temporal = nn.Sequential(  # depthwise over time, then pointwise: cheap on a CPU
             nn.Conv2d(cout, cout, (kernel_t, 1), (stride, 1), (kernel_t // 2, 0), groups=cout),
@@ -56,7 +59,8 @@ class GraphBlock(nn.Module):
                      nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, T, J)
-        y = torch.einsum("nctj,jk->nctk", x, self.adj * self.edge)
+        a = self.adj * self.edge if self.free is None else self.adj * self.edge + self.free
+        y = torch.einsum("nctj,jk->nctk", x, a)
         return torch.relu(self.temporal(self.spatial(y)) + self.skip(x))
 
 
@@ -66,12 +70,13 @@ class SkeletonClassifier(nn.Module):
     Each person is encoded alone; their features are max-pooled (absent persons are all-zero keypoints).
     """
 
-    def __init__(self, num_classes: int, width: int = 64, dropout: float = 0.3):
+    def __init__(self, num_classes: int, width: int = 64, dropout: float = 0.3, adaptive: bool = False):
         super().__init__()
         adj = skeleton_adjacency()
         self.norm = nn.BatchNorm1d(7 * len(JOINTS))
-        self.blocks = nn.Sequential(GraphBlock(7, width, adj), GraphBlock(width, width, adj, stride=2),
-                                    GraphBlock(width, 2 * width, adj, stride=2))
+        self.blocks = nn.Sequential(GraphBlock(7, width, adj, adaptive=adaptive),
+                                    GraphBlock(width, width, adj, stride=2, adaptive=adaptive),
+                                    GraphBlock(width, 2 * width, adj, stride=2, adaptive=adaptive))
         self.fc = ActionHead(2 * width, num_classes, dropout)
 
     def forward(self, kp: torch.Tensor) -> torch.Tensor:
@@ -89,10 +94,11 @@ class SkeletonClassifier(nn.Module):
         return torch.where(x <= -1e4, torch.zeros_like(x), x)
 
 
-def build_skeleton_classifier(*, num_classes: int, width: int = 64, dropout: float = 0.3) -> SkeletonClassifier:
+def build_skeleton_classifier(*, num_classes: int, width: int = 64, dropout: float = 0.3,
+                              adaptive: bool = False) -> SkeletonClassifier:
     """The keypoint classifier.
 
     num_classes: action classes; width: channels of the first blocks (64: ~0.3M parameters); dropout:
-    before the classifier.
+    before the classifier; adaptive: each block also learns a free joint-to-joint matrix (:class:`GraphBlock`).
     """
-    return SkeletonClassifier(num_classes, width, dropout)
+    return SkeletonClassifier(num_classes, width, dropout, adaptive)

@@ -49,6 +49,7 @@ MODEL: dict[str, Any] = {
     "frozen_bn": False,      # freeze BatchNorm statistics and affine (small batches / fine-tuning)
     "dropout": 0.5,          # dropout before the classifier
     "channels_last": True,   # 3-D convolutions in the channels_last_3d memory format on CUDA (faster)
+    "adaptive_graph": False,  # skeleton kind: each graph block also learns a free joint-to-joint matrix
 }
 """Every ``model`` key shared by families (a family's own architecture keys live in its own section)."""
 
