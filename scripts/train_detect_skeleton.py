@@ -9,10 +9,14 @@ current perception (every 2nd frame: the shipped person detector, BlazePose, HOG
 tracker). Each track's keypoints are resampled to 25 fps and cut into the classifier's 48-frame windows every
 4 frames, as ``detect`` cuts them; a window's label
 is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
-box is on a GT person who is idle, and the window is left out where the box is on nobody. ``--exact`` adds the
+box is on a GT person who is idle, and the window is left out where the box is on nobody or where the tracker
+did not see the person at its centre (keypoints only interpolated there: ``detect`` does not read such windows
+either, ``tasks/detect.py: curves_to_tubes``). ``--exact`` adds the
 same videos' windows of the generator's own keypoints and boxes (so the model keeps reading clean poses, from a
 better pose estimator or a user's keypoints, well). Fine-tuning: AdamW, one-cycle, mirrored windows
-(left/right exchanged), fixed seeds; the model file asks for the mirrored test (``mirror_test``: each window
+(left/right exchanged), fixed seeds; with ``--adaptive-graph`` (default) each graph block also learns a free
+joint-to-joint matrix, zero at the start (2s-AGCN's adaptive graph: the two wrists of a clap, head and hips of
+a bow meet in one block); the model file asks for the mirrored test (``mirror_test``: each window
 scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
 pedestrians, and the features the shipped localizer was trained on).
 
@@ -67,19 +71,19 @@ def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: floa
     from deeperaction.formats.multisports import read_multisports_gt
     from deeperaction.metrics.iou import box_iou_matrix
     from deeperaction.tasks.action_predictors import track_sequences
-    from deeperaction.tasks.detect import track_boxes
+    from deeperaction.tasks.detect import track_boxes, track_seen
 
     gt = read_multisports_gt(root / "annotations" / "stad" / "multisports_gt.pkl")
     if list(gt.labels) != [c for c in classes if c != "none"]:
         raise SystemExit("the generator's actions are not the model's classes")
     none = classes.index("none")
-    xs, ys, counts = [], [], {"action": 0, "none": 0, "on nobody": 0}
+    xs, ys, counts = [], [], {"action": 0, "none": 0, "on nobody": 0, "unseen": 0}
     for vid, vp in parsed.items():
         with np.load(root / "labels" / f"{vid}.npz") as z:
             people, present = z["boxes"].astype(np.float64), z["present"]
         tubes = [(int(c), {int(r[0]) - 1: r[1:5].astype(np.float64) for r in arr})
                  for c, ts in gt.gttubes.get(vid, {}).items() for arr in ts]
-        boxes_at = track_boxes(vp)
+        boxes_at, seen_at = track_boxes(vp), track_seen(vp)
         first: dict[int, int] = {}
         for fp in vp.frames:
             for p in fp.persons:
@@ -95,7 +99,11 @@ def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: floa
                 starts, offset = list(range(0, n - length + 1, HOP)), 0
             centres = np.clip(f0 + np.array(starts) + offset + length // 2, f0, f0 + n - 1)
             boxes = boxes_at[tid](np.arange(f0, f0 + n))[centres - f0]
-            for s, fc, b in zip(starts, centres.tolist(), boxes):
+            seen = seen_at(tid, centres)
+            for s, fc, b, ok in zip(starts, centres.tolist(), boxes, seen):
+                if not ok:  # centred where the tracker missed the person: detect does not read it either
+                    counts["unseen"] += 1
+                    continue
                 label = next((c for c, rows in tubes if fc in rows
                               and box_iou_matrix(b[None], rows[fc][None])[0, 0] >= 0.5), None)
                 if label is None and fc < present.shape[1] and present[:, fc].any():
@@ -154,17 +162,21 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "detect_skeleton")
     ap.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
                     help="add windows of the generator's own keypoints of the same videos")
+    ap.add_argument("--adaptive-graph", action=argparse.BooleanOptionalAction, default=True,
+                    help="graph blocks that also learn free joint-to-joint links (zero at the start)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
     a = ap.parse_args()
     torch.set_num_threads(2)
+    from deeperaction.models.action import action_model_from_config
     from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
     from deeperaction.synth import GENERATOR_VERSION, ground_truth, make_spec
     from deeperaction.synth.export import to_video_parse
-    from deeperaction.tasks.action_predictors import ActionPredictor
 
     ck = load_checkpoint(SHIPPED)
-    pred = ActionPredictor(SHIPPED)
-    length, fps = pred.cfg["data"]["clip_len"], float(ck["fps"])
+    cfg = {**ck["config"], "model": {**ck["config"]["model"], "adaptive_graph": a.adaptive_graph}}
+    net = action_model_from_config(cfg, len(ck["classes"]), weights="")
+    net.load_state_dict(ck["model"], strict=not a.adaptive_graph)  # the free matrices start at zero
+    length, fps = cfg["data"]["clip_len"], float(ck["fps"])
     sets = [  # (folder, parse cache, videos, seed, preset)
         ("data", "parses", a.videos, a.seed, "default"),
         ("street", "street_parses", a.street_videos, a.seed + 1, "street"),
@@ -187,16 +199,16 @@ def main() -> None:
     x, y = np.concatenate(xs), np.concatenate(ys)
     print(f"{len(x)} windows from {n_videos} videos; per class {np.bincount(y, minlength=len(ck['classes']))}",
           flush=True)
-    fine_tune(pred.net, x, y, epochs=a.epochs, lr=a.lr, seed=a.seed)
-    pred.net.eval()
+    fine_tune(net, x, y, epochs=a.epochs, lr=a.lr, seed=a.seed)
+    net.eval()
     out = a.out / "model.pt"
-    save_checkpoint(out, **{**ck, "model": {k: v.detach().clone() for k, v in pred.net.state_dict().items()},
+    save_checkpoint(out, **{**ck, "config": cfg, "model": {k: v.detach().clone() for k, v in net.state_dict().items()},
                             "trained_by": "scripts/train_detect_skeleton.py",
                             "mirror_test": True,  # trained on mirrored windows too: scored with them as well
                             "fine_tuned": {"from": SHIPPED.name, "generator": GENERATOR_VERSION,
                                           "videos": a.videos, "seed": a.seed,
                                           "street_videos": a.street_videos, "street_seed": a.seed + 1,
-                                           "exact": a.exact,
+                                           "exact": a.exact, "adaptive_graph": a.adaptive_graph,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})
     print(f"wrote {out}", flush=True)
     if a.install:
