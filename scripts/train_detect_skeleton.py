@@ -175,7 +175,9 @@ def main() -> None:
     ck = load_checkpoint(SHIPPED)
     cfg = {**ck["config"], "model": {**ck["config"]["model"], "adaptive_graph": a.adaptive_graph}}
     net = action_model_from_config(cfg, len(ck["classes"]), weights="")
-    net.load_state_dict(ck["model"], strict=not a.adaptive_graph)  # the free matrices start at zero
+    missing, unexpected = net.load_state_dict(ck["model"], strict=False)
+    if unexpected or any(not k.endswith(".free") for k in missing):  # only the free matrices are new (zero)
+        raise SystemExit(f"{SHIPPED.name} does not fit the classifier: {missing + unexpected}")
     length, fps = cfg["data"]["clip_len"], float(ck["fps"])
     sets = [  # (folder, parse cache, videos, seed, preset)
         ("data", "parses", a.videos, a.seed, "default"),

@@ -177,7 +177,8 @@ def track_boxes(parse: VideoParse):
 def track_seen(parse: VideoParse):
     """``seen(track_id, frames) -> (n,) bool``: True at the frames next to a parsed frame where the track has
     keypoints (the parsed frame itself, and the frames between it and the neighbouring parsed frames); False
-    inside the stretches where parsed frames went by without it."""
+    inside the stretches where parsed frames went by without it. ``parse.frames`` holds every parsed frame,
+    empty ones too (as ``Parser`` and the generator's export write them)."""
     parsed = np.array(sorted({fp.frame for fp in parse.frames}), np.int64)
     has: dict[int, set[int]] = {}
     for fp in parse.frames:
