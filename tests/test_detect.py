@@ -208,3 +208,27 @@ def test_detect_finds_crowded_people_with_its_person_detector(tmp_path):
         recall[person_model or "shipped"] = float(np.mean(r))
     print("people found at IoU >= 0.5:", recall)
     assert recall["shipped"] >= recall["none"] + 0.15 and recall["shipped"] >= 0.7, recall
+
+
+def test_an_ensemble_of_skeleton_models_scores_tracks(tmp_path):
+    """An ensemble file of per-track skeleton models is a ``detect`` action model: its curves are the weighted
+    mean of its members' (same frames)."""
+    import json
+
+    from deeperaction.synth import ground_truth, make_spec
+    from deeperaction.synth.export import to_video_parse
+    from deeperaction.tasks.action_predictors import DEFAULT_MODEL, DETECT_MODEL, load_action_predictor
+    from deeperaction.tasks.parse_models import load_plugin
+
+    spec = tmp_path / "ensemble.json"
+    spec.write_text(json.dumps({"kind": "ensemble", "models": [str(DETECT_MODEL), str(DEFAULT_MODEL)],
+                                "weights": [3, 1]}))
+    ens = load_plugin(str(spec), "action", "cpu")
+    assert ens.per_track
+    vp = to_video_parse(ground_truth(make_spec("stad", 0, 31, size=(320, 240))), stride=2)
+    got = ens.track_curves(vp)
+    a, b = (load_action_predictor(m).track_curves(vp) for m in (DETECT_MODEL, DEFAULT_MODEL))
+    assert got.keys() == a.keys() and len(got) >= 2
+    for tid, (frames, probs) in got.items():
+        np.testing.assert_array_equal(frames, a[tid][0])
+        np.testing.assert_allclose(probs, 0.75 * a[tid][1] + 0.25 * b[tid][1], atol=1e-6)

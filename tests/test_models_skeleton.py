@@ -1,4 +1,5 @@
-"""Skeleton classifier shapes and person pooling; weighted ensembles and weight fitting."""
+"""Skeleton classifier shapes and person pooling, adaptive graph, dense head; weighted ensembles and weight
+fitting."""
 from __future__ import annotations
 
 import numpy as np
@@ -54,6 +55,72 @@ def test_adaptive_graph_starts_as_the_fixed_one_and_links_distant_joints():
     old = action_model_from_config(cfg, 5, weights="")  # a file from before the key existed
     assert all(b.free is None for b in old.blocks)
     old.load_state_dict(fixed.state_dict())
+
+
+def _toy_change_windows(n: int, g: torch.Generator, length: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows where the left wrist swings sideways (class 0) and then, from a random step on, up and down
+    (class 1): keypoints ``(n, 1, length, J, 3)`` and each 4-frame step's label ``(n, length // 4)``."""
+    from deeperaction.schema import JOINT_INDEX
+
+    kp = torch.zeros(n, 1, length, len(JOINTS), 3)
+    kp[..., 2] = 1.0
+    kp[..., 1] = torch.linspace(-1, 1, len(JOINTS))  # a still body, joints stacked vertically
+    change = torch.randint(1, length // 4, (n,), generator=g)  # the step the second motion starts at
+    t = torch.arange(length, dtype=torch.float32)
+    swing = torch.sin(t * 1.3)[None] * 0.5
+    second = (t[None] >= 4 * change[:, None])  # (n, length)
+    wrist = JOINT_INDEX["left_wrist"]
+    kp[:, 0, :, wrist, 0] += torch.where(second, 0.0, swing)
+    kp[:, 0, :, wrist, 1] += torch.where(second, swing, 0.0)
+    steps = (torch.arange(length // 4)[None] >= change[:, None]).long()
+    return kp, steps
+
+
+def test_dense_head_localises_a_change_inside_the_window():
+    """The dense head's window logits are the classifier's; trained on per-step labels, it puts an action change
+    at the right step inside a window, which one label per window (the best a window classifier can give each
+    step) cannot; a model built without it refuses ``dense``."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    m = build_skeleton_classifier(num_classes=2, width=16, dropout=0.0, dense=True)
+    x, y = _toy_change_windows(256, g)
+    xt, yt = _toy_change_windows(128, g)
+    m.eval()
+    logits, steps = m.dense(xt)
+    assert steps.shape == (128, 8, 2)
+    torch.testing.assert_close(logits, m(xt))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    m.train()
+    for i in range(120):
+        idx = torch.randint(0, len(x), (32,), generator=g)
+        _, s = m.dense(x[idx])
+        loss = torch.nn.functional.cross_entropy(s.flatten(0, 1), y[idx].flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    m.eval()
+    with torch.no_grad():
+        step_acc = (m.dense(xt)[1].argmax(-1) == yt).float().mean().item()
+    window_best = (yt == yt.mode(1, keepdim=True).values).float().mean().item()  # one label for all steps
+    assert step_acc > 0.9 and step_acc > window_best + 0.1, (step_acc, window_best)
+    with pytest.raises(ValueError, match="dense head"):
+        build_skeleton_classifier(num_classes=2).dense(xt)
+
+
+def test_dense_curve_averages_the_steps_that_cover_each_frame():
+    """Two windows of two 4-frame steps, 4 frames apart: frames 4-7 get the mean of the first window's second
+    step and the second window's first; a short track's padded window gives only its own frames."""
+    from deeperaction.tasks.action_predictors import dense_curve
+
+    steps = np.array([[[1.0, 0.0], [0.6, 0.4]], [[0.2, 0.8], [0.0, 1.0]]])
+    frames, probs = dense_curve(steps, np.array([0, 4]), 12, 4)
+    np.testing.assert_array_equal(frames, np.arange(12))
+    np.testing.assert_allclose(probs[:4], [[1.0, 0.0]] * 4)
+    np.testing.assert_allclose(probs[4:8], [[0.4, 0.6]] * 4)
+    np.testing.assert_allclose(probs[8:], [[0.0, 1.0]] * 4)
+    frames, probs = dense_curve(steps[:1], np.array([-3]), 3, 4)  # frames -3..4 of a 3-frame track
+    np.testing.assert_array_equal(frames, [0, 1, 2])
+    np.testing.assert_allclose(probs, [[1.0, 0.0], [0.6, 0.4], [0.6, 0.4]])
 
 
 def test_ensemble_scores_and_fit():

@@ -67,6 +67,9 @@ def test_cli_user_errors_exit_2(toy, tmp_path):
     assert res.exit_code == 2 and "train.batch_size" in res.output
     res = CliRunner().invoke(app, ["train", "tps", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 2
+    res = CliRunner().invoke(app, ["train", "tps", str(TOY_CFG), *_sets(toy, tmp_path / "y", "model.kind=skeleton",
+                                                                      "model.dense_head=true")])
+    assert res.exit_code == 2 and "model.dense_head" in res.output  # per-step labels: not in TPS clips
 
 
 def test_torchrun_two_processes_gloo(toy, tmp_path):

@@ -11,7 +11,8 @@ KINDS = ("video", "skeleton")
 
 
 def build_action_model(*, num_classes: int, kind: str = "video", name: str = "r3d_18", weights: str | None = None,
-                       frozen_bn: bool = False, dropout: float = 0.5, adaptive_graph: bool = False) -> nn.Module:
+                       frozen_bn: bool = False, dropout: float = 0.5, adaptive_graph: bool = False,
+                       dense_head: bool = False) -> nn.Module:
     """An action classifier with ``num_classes`` outputs.
 
     kind: ``video`` (``(B, 3, T, H, W)`` clips) or ``skeleton`` (``(B, M, T, J, 3)`` keypoints).
@@ -19,9 +20,11 @@ def build_action_model(*, num_classes: int, kind: str = "video", name: str = "r3
     weights: local state dict to start from (video kind), None for random initialisation.
     frozen_bn: constant BatchNorm (video kind). dropout: before the classifier.
     adaptive_graph: skeleton kind: graph blocks that also learn free joint-to-joint links.
+    dense_head: skeleton kind: a second head that labels every step of the window.
     """
     if kind == "skeleton":
-        return build_skeleton_classifier(num_classes=num_classes, dropout=dropout, adaptive=adaptive_graph)
+        return build_skeleton_classifier(num_classes=num_classes, dropout=dropout, adaptive=adaptive_graph,
+                                         dense=dense_head)
     if kind != "video":
         raise ValueError(f"model.kind must be one of {', '.join(KINDS)}, got {kind!r}")
     return build_backbone(name=name, num_classes=num_classes, weights=weights, frozen_bn=frozen_bn, dropout=dropout)
@@ -34,4 +37,5 @@ def action_model_from_config(cfg: dict, num_classes: int, weights: str | None = 
     return build_action_model(num_classes=num_classes, kind=mc["kind"], name=mc["name"],
                               weights=weights if weights is not None else mc["weights"],
                               frozen_bn=mc["frozen_bn"], dropout=mc["dropout"],
-                              adaptive_graph=bool(mc.get("adaptive_graph", False)))  # older files lack the key
+                              adaptive_graph=bool(mc.get("adaptive_graph", False)),  # older files lack the keys
+                              dense_head=bool(mc.get("dense_head", False)))

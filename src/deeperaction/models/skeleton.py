@@ -68,9 +68,15 @@ class SkeletonClassifier(nn.Module):
     """``(B, M, T, J, 3)`` normalised keypoints of up to M persons -> ``(B, num_classes)`` logits.
 
     Each person is encoded alone; their features are max-pooled (absent persons are all-zero keypoints).
+    With ``dense`` a second head also labels every step of the window (``T / STEP`` steps, :meth:`dense`):
+    where in the window an action starts and ends, which one label per window cannot say.
     """
 
-    def __init__(self, num_classes: int, width: int = 64, dropout: float = 0.3, adaptive: bool = False):
+    STEP = 4
+    """Frames per output step of :meth:`dense` (the two stride-2 blocks)."""
+
+    def __init__(self, num_classes: int, width: int = 64, dropout: float = 0.3, adaptive: bool = False,
+                 dense: bool = False):
         super().__init__()
         adj = skeleton_adjacency()
         self.norm = nn.BatchNorm1d(7 * len(JOINTS))
@@ -78,6 +84,8 @@ class SkeletonClassifier(nn.Module):
                                     GraphBlock(width, width, adj, stride=2, adaptive=adaptive),
                                     GraphBlock(width, 2 * width, adj, stride=2, adaptive=adaptive))
         self.fc = ActionHead(2 * width, num_classes, dropout)
+        self.dense_fc = (nn.Sequential(nn.Dropout(dropout), nn.Conv1d(2 * width, num_classes, 3, padding=1))
+                         if dense else None)
 
     def forward(self, kp: torch.Tensor) -> torch.Tensor:
         return self.fc(self.embed(kp))
@@ -85,20 +93,41 @@ class SkeletonClassifier(nn.Module):
     def embed(self, kp: torch.Tensor) -> torch.Tensor:
         """``(B, M, T, J, 3)`` -> ``(B, 2 * width)``: the pooled features the classifier reads (the skeleton
         features of ``localize``)."""
+        return self._pool_persons(kp, self._features(kp).mean(dim=(2, 3)))
+
+    def dense(self, kp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, M, T, J, 3)`` -> the window's logits ``(B, K)`` and each step's ``(B, T / STEP, K)`` (step ``i``
+        covers frames ``[STEP * i, STEP * (i + 1))``); needs ``dense=True``."""
+        if self.dense_fc is None:
+            raise ValueError("this skeleton classifier has no dense head (built without dense=True)")
+        f = self._features(kp).mean(3)  # (B*M, C, T')
+        b = kp.shape[0]
+        steps = self._pool_persons(kp, f.flatten(1)).view(b, f.shape[1], f.shape[2])
+        return self.fc(self._pool_persons(kp, f.mean(2))), self.dense_fc(steps).transpose(1, 2)
+
+    def _features(self, kp: torch.Tensor) -> torch.Tensor:
+        """``(B, M, T, J, 3)`` -> ``(B*M, C, T', J)``: the graph blocks' output of each person."""
         b, m, t, j, _ = kp.shape
         x = skeleton_features(kp.flatten(0, 1))  # (B*M, 7, T, J)
         x = self.norm(x.permute(0, 1, 3, 2).reshape(b * m, 7 * j, t)).view(b * m, 7, j, t).permute(0, 1, 3, 2)
-        x = self.blocks(x).mean(dim=(2, 3)).view(b, m, -1)
+        return self.blocks(x)
+
+    @staticmethod
+    def _pool_persons(kp: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-person features ``(B*M, D)`` -> ``(B, D)``: the max over the persons present (zeros if none)."""
+        b, m = kp.shape[:2]
+        x = x.view(b, m, -1)
         present = (kp[..., 2] > 0).flatten(2).any(-1, keepdim=True)  # (B, M, 1)
         x = torch.where(present, x, torch.full_like(x, -1e4)).amax(1)
         return torch.where(x <= -1e4, torch.zeros_like(x), x)
 
 
 def build_skeleton_classifier(*, num_classes: int, width: int = 64, dropout: float = 0.3,
-                              adaptive: bool = False) -> SkeletonClassifier:
+                              adaptive: bool = False, dense: bool = False) -> SkeletonClassifier:
     """The keypoint classifier.
 
     num_classes: action classes; width: channels of the first blocks (64: ~0.3M parameters); dropout:
-    before the classifier; adaptive: each block also learns a free joint-to-joint matrix (:class:`GraphBlock`).
+    before the classifier; adaptive: each block also learns a free joint-to-joint matrix (:class:`GraphBlock`);
+    dense: a second head labels every step of the window (:meth:`SkeletonClassifier.dense`).
     """
-    return SkeletonClassifier(num_classes, width, dropout, adaptive)
+    return SkeletonClassifier(num_classes, width, dropout, adaptive, dense)

@@ -7,7 +7,10 @@ A skeleton model file that names its frame rate (``fps``; the shipped one) class
 track's keypoints are resampled to that rate, cut into overlapping windows, and the window probabilities
 averaged; the video's action is the mean over tracks weighted by their windows, the ``none`` class (no action
 of the vocabulary) set aside. A file with ``mirror_test`` set (``detect_skeleton.pt``) scores each window as
-the mean of it and its mirror image (left and right exchanged), as it was trained on both.
+the mean of it and its mirror image (left and right exchanged), as it was trained on both. A model with a dense
+head (``model.dense_head``) also labels every 4-frame step of a window; a track's action curves are then the
+mean of the window curve and each frame's step probabilities averaged over the windows that cover it (the two
+readings together rank frames better than either, docs/detect.md).
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class ActionPredictor:
         self.net.to(self.device).eval()
         self.fps = ck.get("fps")  # per-track classification at this frame rate (skeleton models that name it)
         self.mirror = bool(ck.get("mirror_test", False))  # windows scored with their mirror images too
+        self.dense = bool(cfg["model"].get("dense_head", False))  # per-step labels (skeleton kind)
 
     @property
     def per_track(self) -> bool:
@@ -66,6 +70,16 @@ class ActionPredictor:
         if self.mirror:
             p = (p + self.net(flip_keypoints(x, 0.0)).float().softmax(-1)) / 2
         return p.cpu().numpy()
+
+    def _dense_probs(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities of normalised keypoint windows ``(N, C)`` and of each of their steps
+        ``(N, T / STEP, C)`` (dense-head models; with the mirror images when the model file asks for it)."""
+        x = torch.from_numpy(np.stack(windows))[:, None].to(self.device)
+        views = [x, flip_keypoints(x, 0.0)] if self.mirror else [x]
+        out = [self.net.dense(v) for v in views]
+        window = sum(w.float().softmax(-1) for w, _ in out) / len(out)
+        steps = sum(st.float().softmax(-1) for _, st in out) / len(out)
+        return window.cpu().numpy(), steps.cpu().numpy()
 
     @torch.no_grad()
     def track_scores(self, parse: VideoParse) -> dict[int, tuple[np.ndarray, int]]:
@@ -88,7 +102,9 @@ class ActionPredictor:
         """Action probabilities over time of each track (per-track models; keypoints only, ``video`` unused):
         ``{track_id: (frames, probs)}`` with
         ``frames`` every source frame from the track's first parsed frame to its last and ``probs (n, C)``:
-        windows every ``hop_s`` seconds, each window's probabilities at its centre, linear between centres."""
+        windows every ``hop_s`` seconds, each window's probabilities at its centre, linear between centres
+        (dense-head models: the mean of that and each frame's steps averaged over the windows that cover it,
+        :func:`dense_curve`)."""
         if not self.per_track:
             raise ValueError("action curves need a skeleton model that names its frame rate (the shipped one)")
         length, hop = self.cfg["data"]["clip_len"], max(1, round(hop_s * self.fps))
@@ -111,11 +127,17 @@ class ActionPredictor:
                 starts, offset = list(range(0, n - length + 1, hop)), 0
                 if starts[-1] != n - length:
                     starts.append(n - length)
-            probs = self._window_probs([normalize_skeletons(seq[s:s + length][None])[0] for s in starts])
-            centres = (np.array(starts) + offset + (length - 1) / 2) / self.fps  # seconds after the first frame
+            wins = [normalize_skeletons(seq[s:s + length][None])[0] for s in starts]
             frames = np.arange(first[tid], last[tid] + 1)
-            t = (frames - first[tid]) / src_fps
-            out[tid] = (frames, np.stack([np.interp(t, centres, probs[:, c]) for c in range(probs.shape[1])], 1))
+            t = (frames - first[tid]) / src_fps  # seconds after the track's first frame
+            centres = (np.array(starts) + offset + (length - 1) / 2) / self.fps
+            if self.dense:
+                window, steps = self._dense_probs(wins)
+                at, dense = dense_curve(steps, np.array(starts) + offset, n, length // steps.shape[1])
+                curve = (_resample(t, centres, window) + _resample(t, at / self.fps, dense)) / 2
+            else:
+                curve = _resample(t, centres, self._window_probs(wins))
+            out[tid] = (frames, curve)
         return out
 
     def predict_all(self, video_path: str | Path, parse: VideoParse
@@ -185,6 +207,28 @@ def video_action(scores: dict[str, float]) -> str:
     return max(named, key=named.get) if named else NONE
 
 
+def _resample(t: np.ndarray, at: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Probabilities ``(W, C)`` given at times ``at`` -> at times ``t`` ``(n, C)``: linear, held at the ends."""
+    return np.stack([np.interp(t, at, probs[:, c]) for c in range(probs.shape[1])], 1)
+
+
+def dense_curve(steps: np.ndarray, starts: np.ndarray, n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame probabilities of a track of ``n`` frames from its windows' step probabilities ``(W, S, C)``
+    (windows starting at ``starts``, negative before a short track's first frame; ``step`` frames a step):
+    ``(frames, (m, C))``, each frame the mean of the steps of all windows that cover it (frames outside the
+    track, the repeated ends of a short one, left out)."""
+    w, s, c = steps.shape
+    frame = (np.asarray(starts)[:, None, None] + np.arange(s)[None, :, None] * step + np.arange(step)[None, None, :])
+    rows = np.broadcast_to(steps[:, :, None, :], (w, s, step, c)).reshape(-1, c)
+    frame = frame.reshape(-1)
+    ok = (frame >= 0) & (frame < n)
+    total = np.zeros((n, c))
+    np.add.at(total, frame[ok], rows[ok])
+    count = np.bincount(frame[ok], minlength=n)
+    have = np.flatnonzero(count)
+    return have.astype(np.float64), total[have] / count[have, None]
+
+
 def track_sequences(parse: VideoParse, fps: float) -> dict[int, np.ndarray]:
     """Each track's keypoints ``(n, J, 3)`` resampled at ``fps`` over its time span: coordinates and
     confidence interpolated linearly between the parsed frames where the joint was seen (0 where never)."""
@@ -246,6 +290,18 @@ class EnsembleActionPredictor:
     def predict_action(self, video_path: str | Path, parse: VideoParse) -> dict[str, float]:
         p = ensemble_scores([m.scores(video_path, parse) for m in self.members], self.weights)
         return dict(zip(self.classes, p.tolist()))
+
+    @property
+    def per_track(self) -> bool:
+        return all(m.per_track for m in self.members)
+
+    def track_curves(self, parse: VideoParse, hop_s: float = 0.2, video: str | Path | None = None
+                     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """The weighted mean of the members' action curves (:meth:`ActionPredictor.track_curves`), for
+        ``detect``."""
+        curves = [m.track_curves(parse, hop_s, video) for m in self.members]
+        return {tid: (frames, ensemble_scores([c[tid][1] for c in curves], self.weights))
+                for tid, (frames, _) in curves[0].items()}
 
 
 def load_action_predictor(path: str | Path, device: str = "cpu"):

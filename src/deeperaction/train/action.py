@@ -90,6 +90,9 @@ def folder_action_task(cfg: dict, info: DistInfo | None = None) -> tuple[Task, l
     ``data.cache`` set, rank 0 builds the cache if needed while the other ranks wait, then every rank reads it."""
     info = info or DistInfo()
     dc, tc = cfg["data"], cfg["train"]
+    if cfg["model"].get("dense_head"):  # its head would stay untrained, and be read by detect
+        raise InputError("model.dense_head learns per-step labels, which TPS clips do not have (its trainer is "
+                         "scripts/train_detect_skeleton.py)", field="model.dense_head")
     split = train_val_split(dc, tc["seed"])
     train, val, classes = split.train, split.val, split.classes
     common = {"clip_len": dc["clip_len"], "stride": dc["frame_stride"], "test_clips": dc["test_clips"],

@@ -50,6 +50,8 @@ MODEL: dict[str, Any] = {
     "dropout": 0.5,          # dropout before the classifier
     "channels_last": True,   # 3-D convolutions in the channels_last_3d memory format on CUDA (faster)
     "adaptive_graph": False,  # skeleton kind: each graph block also learns a free joint-to-joint matrix
+    "dense_head": False,     # skeleton kind: a second head labels every 4-frame step of the window (trained by
+                             # scripts/train_detect_skeleton.py on per-step labels; train tps refuses it)
 }
 """Every ``model`` key shared by families (a family's own architecture keys live in its own section)."""
 
