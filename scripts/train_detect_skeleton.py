@@ -11,19 +11,23 @@ tracker). Each track's keypoints are resampled to 25 fps and cut into the classi
 is the action of the GT tube its track's box overlaps (IoU >= 0.5) at the window's centre, ``none`` where the
 box is on a GT person who is idle, and the window is left out where the box is on nobody or where the tracker
 did not see the person at its centre (keypoints only interpolated there: ``detect`` does not read such windows
-either, ``tasks/detect.py: curves_to_tubes``). ``--exact`` adds the
+either, ``tasks/detect.py: curves_to_tubes``); with ``--dense-head`` (default) each 4-frame step of a window is
+labelled the same way at its own centre (-1, not learnt, where unknown), so the model's second head learns
+where inside a window an action starts and ends (two in five windows change label inside). ``--exact`` adds the
 same videos' windows of the generator's own keypoints and boxes (so the model keeps reading clean poses, from a
 better pose estimator or a user's keypoints, well). Fine-tuning: AdamW, one-cycle, mirrored windows
 (left/right exchanged), fixed seeds; with ``--adaptive-graph`` (default) each graph block also learns a free
 joint-to-joint matrix, zero at the start (2s-AGCN's adaptive graph: the two wrists of a clap, head and hips of
-a bow meet in one block); the model file asks for the mirrored test (``mirror_test``: each window
-scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of real
-pedestrians, and the features the shipped localizer was trained on).
+a bow meet in one block); the loss is the window's cross-entropy plus the steps' (dense head); the model file
+asks for the mirrored test (``mirror_test``: each window scored with its mirror image too). ``parse`` and
+``localize`` keep ``action_skeleton.pt`` (its reading of real pedestrians, and the features the shipped
+localizer was trained on).
 
-    python scripts/train_detect_skeleton.py [--videos 100] [--street-videos 40] [--seed 300] [--epochs 6] [--install]
+    python scripts/train_detect_skeleton.py [--videos 100] [--street-videos 40] [--seed 300] [--epochs 10] [--install]
 
 Parses are cached per video under ``--out``/parses, so a second run only trains. On 2 CPU cores: rendering
-~4 min, perception ~25 s a video (~60 min), fine-tuning ~20 min. ``--install`` copies the model into the package.
+~4 min, perception ~25 s a video (~60 min), fine-tuning ~35 min (10 epochs). ``--install`` copies the model
+into the package.
 """
 from __future__ import annotations
 
@@ -65,8 +69,12 @@ def parses(root: Path, cache: Path, *, videos: int, seed: int, preset: str = "de
     return {p.stem: pickle.loads(p.read_bytes()) for p in sorted(cache.glob("*.pkl"))}
 
 
-def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised keypoint windows ``(N, length, J, 3)`` of every track and their labels (module docstring)."""
+def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: float, step: int = 4
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised keypoint windows ``(N, length, J, 3)`` of every track, their labels ``(N,)`` (at the window's
+    centre) and their steps' labels ``(N, length // step)`` (at each ``step``-frame step's centre; -1 where
+    unknown: on nobody, the tracker missing the person, or the repeated ends of a short track) (module
+    docstring)."""
     from deeperaction.datasets.transforms import normalize_skeletons
     from deeperaction.formats.multisports import read_multisports_gt
     from deeperaction.metrics.iou import box_iou_matrix
@@ -77,12 +85,22 @@ def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: floa
     if list(gt.labels) != [c for c in classes if c != "none"]:
         raise SystemExit("the generator's actions are not the model's classes")
     none = classes.index("none")
-    xs, ys, counts = [], [], {"action": 0, "none": 0, "on nobody": 0, "unseen": 0}
+    xs, ys, steps, counts = [], [], [], {"action": 0, "none": 0, "on nobody": 0, "unseen": 0}
     for vid, vp in parsed.items():
         with np.load(root / "labels" / f"{vid}.npz") as z:
             people, present = z["boxes"].astype(np.float64), z["present"]
         tubes = [(int(c), {int(r[0]) - 1: r[1:5].astype(np.float64) for r in arr})
                  for c, ts in gt.gttubes.get(vid, {}).items() for arr in ts]
+
+        def label(f: int, box: np.ndarray) -> int:
+            """The action of the GT tube the box is on at frame ``f``, ``none`` on an idle person, -1 on nobody."""
+            c = next((c for c, rows in tubes if f in rows and box_iou_matrix(box[None], rows[f][None])[0, 0] >= 0.5),
+                     None)
+            if c is None and f < present.shape[1] and present[:, f].any():
+                if box_iou_matrix(box[None], people[present[:, f], f]).max() >= 0.5:
+                    c = none
+            return -1 if c is None else c
+
         boxes_at, seen_at = track_boxes(vp), track_seen(vp)
         first: dict[int, int] = {}
         for fp in vp.frames:
@@ -90,43 +108,55 @@ def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: floa
                 if p.keypoints is not None:
                     first.setdefault(p.track_id, fp.frame)
         for tid, seq in track_sequences(vp, fps).items():
-            n, f0 = len(seq), first[tid]
-            if n < length:  # as detect: one window, the track's ends repeated
-                pad = length - n
-                seq = np.concatenate([np.repeat(seq[:1], pad // 2, 0), seq, np.repeat(seq[-1:], pad - pad // 2, 0)])
-                starts, offset = [0], -(pad // 2)
-            else:
-                starts, offset = list(range(0, n - length + 1, HOP)), 0
-            centres = np.clip(f0 + np.array(starts) + offset + length // 2, f0, f0 + n - 1)
-            boxes = boxes_at[tid](np.arange(f0, f0 + n))[centres - f0]
-            seen = seen_at(tid, centres)
-            for s, fc, b, ok in zip(starts, centres.tolist(), boxes, seen):
-                if not ok:  # centred where the tracker missed the person: detect does not read it either
-                    counts["unseen"] += 1
-                    continue
-                label = next((c for c, rows in tubes if fc in rows
-                              and box_iou_matrix(b[None], rows[fc][None])[0, 0] >= 0.5), None)
-                if label is None and fc < present.shape[1] and present[:, fc].any():
-                    if box_iou_matrix(b[None], people[present[:, fc], fc]).max() >= 0.5:
-                        label = none
-                if label is None:
-                    counts["on nobody"] += 1
-                    continue
-                counts["none" if label == none else "action"] += 1
-                xs.append(normalize_skeletons(seq[s:s + length][None])[0])
-                ys.append(label)
+            f0 = first[tid]
+            track_frames = np.arange(f0, f0 + len(seq))
+            boxes, seen = boxes_at[tid](track_frames), seen_at(tid, track_frames)
+            for x, y, y_steps in track_windows(seq, seen, lambda r: label(f0 + r, boxes[r]), length, step, counts):
+                counts["none" if y == none else "action"] += 1
+                xs.append(normalize_skeletons(x[None])[0])
+                ys.append(y)
+                steps.append(y_steps)
     print(f"windows: {counts}", flush=True)
-    return np.stack(xs).astype(np.float32), np.array(ys, np.int64)
+    return np.stack(xs).astype(np.float32), np.array(ys, np.int64), np.array(steps, np.int64)
 
 
-def fine_tune(net: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, batch: int = 64,
-              seed: int = 0) -> list[float]:
-    """One-cycle AdamW over the windows, half of each batch mirrored; returns each epoch's mean loss."""
+def track_windows(seq: np.ndarray, seen: np.ndarray, label, length: int, step: int, counts: dict[str, int]):
+    """The windows of one track's keypoints ``seq (n, J, 3)`` (at the model's rate), cut as ``detect`` cuts
+    them (every ``HOP`` frames; a short track's ends repeated to fill one window): yields ``(window (length, J,
+    3), label, steps' labels (length // step,))``, ``label(r)`` being the label at the track's frame ``r`` (-1:
+    on nobody). Windows centred where the tracker missed the person (``seen`` False) or on nobody are left out
+    and counted in ``counts``; a step's label is -1 where unseen, on nobody, or outside the track."""
+    n = len(seq)
+    if n < length:  # as detect: one window, the track's ends repeated
+        pad = length - n
+        seq = np.concatenate([np.repeat(seq[:1], pad // 2, 0), seq, np.repeat(seq[-1:], pad - pad // 2, 0)])
+        starts, offset = [0], -(pad // 2)
+    else:
+        starts, offset = list(range(0, n - length + 1, HOP)), 0
+    at_step = np.arange(length // step) * step + step // 2  # each step's centre in the window
+    for s in starts:
+        centre = min(max(s + offset + length // 2, 0), n - 1)
+        if not seen[centre]:  # centred where the tracker missed the person: detect does not read it either
+            counts["unseen"] += 1
+            continue
+        y = label(centre)
+        if y < 0:
+            counts["on nobody"] += 1
+            continue
+        rows = (s + offset + at_step).tolist()
+        yield seq[s:s + length], y, np.array([label(r) if 0 <= r < n and seen[r] else -1 for r in rows], np.int64)
+
+
+def fine_tune(net: torch.nn.Module, x: np.ndarray, y: np.ndarray, y_steps: np.ndarray | None = None, *,
+              epochs: int, lr: float, batch: int = 64, seed: int = 0) -> list[float]:
+    """One-cycle AdamW over the windows, half of each batch mirrored; with ``y_steps`` (a dense-head model)
+    each step's label is learnt too (the two cross-entropies summed). Returns each epoch's mean loss."""
     from deeperaction.datasets.transforms import JOINT_FLIP
 
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    st = None if y_steps is None else torch.from_numpy(y_steps)
     per_epoch = len(x) // batch
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * per_epoch, pct_start=0.1)
@@ -141,7 +171,12 @@ def fine_tune(net: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int
             mirrored = xb[flip][:, :, JOINT_FLIP]
             mirrored[..., 0] = -mirrored[..., 0]
             xb[flip] = mirrored
-            loss = F.cross_entropy(net(xb[:, None]), yt[idx])
+            if st is None:
+                loss = F.cross_entropy(net(xb[:, None]), yt[idx])
+            else:
+                logits, step_logits = net.dense(xb[:, None])
+                loss = F.cross_entropy(logits, yt[idx]) + F.cross_entropy(step_logits.flatten(0, 1),
+                                                                          st[idx].flatten(), ignore_index=-1)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -157,13 +192,15 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=100)
     ap.add_argument("--street-videos", type=int, default=40, help="videos of --preset street (seed --seed + 1)")
     ap.add_argument("--seed", type=int, default=300)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "detect_skeleton")
     ap.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
                     help="add windows of the generator's own keypoints of the same videos")
     ap.add_argument("--adaptive-graph", action=argparse.BooleanOptionalAction, default=True,
                     help="graph blocks that also learn free joint-to-joint links (zero at the start)")
+    ap.add_argument("--dense-head", action=argparse.BooleanOptionalAction, default=True,
+                    help="a second head that labels every 4-frame step of a window (detect reads it)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -173,17 +210,19 @@ def main() -> None:
     from deeperaction.synth.export import to_video_parse
 
     ck = load_checkpoint(SHIPPED)
-    cfg = {**ck["config"], "model": {**ck["config"]["model"], "adaptive_graph": a.adaptive_graph}}
+    cfg = {**ck["config"], "model": {**ck["config"]["model"], "adaptive_graph": a.adaptive_graph,
+                                     "dense_head": a.dense_head}}
     net = action_model_from_config(cfg, len(ck["classes"]), weights="")
     missing, unexpected = net.load_state_dict(ck["model"], strict=False)
-    if unexpected or any(not k.endswith(".free") for k in missing):  # only the free matrices are new (zero)
+    if unexpected or any(not (k.endswith(".free") or k.startswith("dense_fc.")) for k in missing):
+        # only the free matrices (zero at the start) and the dense head are new
         raise SystemExit(f"{SHIPPED.name} does not fit the classifier: {missing + unexpected}")
     length, fps = cfg["data"]["clip_len"], float(ck["fps"])
     sets = [  # (folder, parse cache, videos, seed, preset)
         ("data", "parses", a.videos, a.seed, "default"),
         ("street", "street_parses", a.street_videos, a.seed + 1, "street"),
     ]
-    xs, ys, n_videos = [], [], 0
+    xs, ys, steps, n_videos = [], [], [], 0
     for folder, cache, videos, seed, preset in sets:
         if not videos:
             continue
@@ -195,13 +234,14 @@ def main() -> None:
             found.append({lab.spec.video_id: to_video_parse(lab, stride=2) for lab in
                           (ground_truth(make_spec("stad", i, seed, size=SIZE, preset=preset)) for i in range(videos))})
         for per_video in found:
-            x, y = windows(data, per_video, list(ck["classes"]), length, fps)
+            x, y, y_steps = windows(data, per_video, list(ck["classes"]), length, fps, net.STEP)
             xs.append(x)
             ys.append(y)
-    x, y = np.concatenate(xs), np.concatenate(ys)
+            steps.append(y_steps)
+    x, y, y_steps = np.concatenate(xs), np.concatenate(ys), np.concatenate(steps)
     print(f"{len(x)} windows from {n_videos} videos; per class {np.bincount(y, minlength=len(ck['classes']))}",
           flush=True)
-    fine_tune(net, x, y, epochs=a.epochs, lr=a.lr, seed=a.seed)
+    fine_tune(net, x, y, y_steps if a.dense_head else None, epochs=a.epochs, lr=a.lr, seed=a.seed)
     net.eval()
     out = a.out / "model.pt"
     save_checkpoint(out, **{**ck, "config": cfg, "model": {k: v.detach().clone() for k, v in net.state_dict().items()},
@@ -211,6 +251,7 @@ def main() -> None:
                                           "videos": a.videos, "seed": a.seed,
                                           "street_videos": a.street_videos, "street_seed": a.seed + 1,
                                            "exact": a.exact, "adaptive_graph": a.adaptive_graph,
+                                           "dense_head": a.dense_head,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})
     print(f"wrote {out}", flush=True)
     if a.install:
