@@ -225,6 +225,13 @@ def test_an_ensemble_of_skeleton_models_scores_tracks(tmp_path):
                                 "weights": [3, 1]}))
     ens = load_plugin(str(spec), "action", "cpu")
     assert ens.per_track
+    from deeperaction.tasks.detect import Detector, DetectOptions
+
+    det = Detector(DetectOptions(action_model=str(spec)))  # taken as detect's action model (--model)
+    try:
+        assert det.classes == ens.classes
+    finally:
+        det.close()
     vp = to_video_parse(ground_truth(make_spec("stad", 0, 31, size=(320, 240))), stride=2)
     got = ens.track_curves(vp)
     a, b = (load_action_predictor(m).track_curves(vp) for m in (DETECT_MODEL, DEFAULT_MODEL))

@@ -47,8 +47,9 @@ def detect(
     shard: str = typer.Option("0/1", "--shard", help="i/n: every n-th video starting at i"),
     render: bool = typer.Option(True, "--render/--no-render", help="write render.mp4 and timeline.png"),
     model: Path | None = typer.Option(None, "--model", help="action model file: a `train stad` model (RGB, scores "
-                                      "the tracked people) or a skeleton model that names its frame rate "
-                                      "(default: the shipped detect_skeleton.pt)"),
+                                      "the tracked people), a skeleton model that names its frame rate, or an "
+                                      "ensemble JSON of such skeleton models (default: the shipped "
+                                      "detect_skeleton.pt)"),
     person_model: str | None = typer.Option(None, "--person-model", help="trained person detector whose people "
                                             "come first, BlazePose and HOG adding those it missed (default: the "
                                             "shipped detect_person.pt; none: BlazePose + HOG alone)"),
