@@ -239,3 +239,19 @@ def test_an_ensemble_of_skeleton_models_scores_tracks(tmp_path):
     for tid, (frames, probs) in got.items():
         np.testing.assert_array_equal(frames, a[tid][0])
         np.testing.assert_allclose(probs, 0.75 * a[tid][1] + 0.25 * b[tid][1], atol=1e-6)
+
+
+def test_dense_curve_averages_the_steps_that_cover_each_frame():
+    """Two windows of two 4-frame steps, 4 frames apart: frames 4-7 get the mean of the first window's second
+    step and the second window's first; a short track's padded window gives only its own frames."""
+    from deeperaction.tasks.action_predictors import dense_curve
+
+    steps = np.array([[[1.0, 0.0], [0.6, 0.4]], [[0.2, 0.8], [0.0, 1.0]]])
+    frames, probs = dense_curve(steps, np.array([0, 4]), 12, 4)
+    np.testing.assert_array_equal(frames, np.arange(12))
+    np.testing.assert_allclose(probs[:4], [[1.0, 0.0]] * 4)
+    np.testing.assert_allclose(probs[4:8], [[0.4, 0.6]] * 4)
+    np.testing.assert_allclose(probs[8:], [[0.0, 1.0]] * 4)
+    frames, probs = dense_curve(steps[:1], np.array([-3]), 3, 4)  # frames -3..4 of a 3-frame track
+    np.testing.assert_array_equal(frames, [0, 1, 2])
+    np.testing.assert_allclose(probs, [[1.0, 0.0], [0.6, 0.4], [0.6, 0.4]])
