@@ -1,5 +1,5 @@
 """The training windows of ``scripts/train_detect_skeleton.py``: each window labelled at its centre and each of
-its 4-frame steps at the step's centre, left out or -1 where ``detect`` reads nothing."""
+its 4-frame steps at the step's centre, left out or -1 where ``detect`` reads nothing; its augmentation."""
 from __future__ import annotations
 
 import importlib.util
@@ -51,3 +51,30 @@ def test_track_windows_label_the_centre_and_every_step_where_it_is():
     assert x.shape == (length, 20, 3) and y == 3
     assert x[0, 0, 0] == 0 and x[-1, 0, 0] == 19  # the ends repeated: 14 frames before, 14 after
     assert steps.tolist() == [3 if 0 <= 4 * i + 2 - 14 < 20 else -1 for i in range(length // 4)]
+
+
+def test_augment_turns_and_stretches_each_window_and_leaves_unseen_joints(monkeypatch):
+    """Without the jitter each window moves by one linear map (a turn of at most TILT, each axis stretched within
+    STRETCH); unseen joints stay zero and confidences are untouched; with it, seen joints move by about JITTER."""
+    import torch
+
+    script = _script()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 48, 20, 3)
+    x[..., 2] = (torch.rand(16, 48, 20, generator=g) > 0.2).float()
+    x[..., :2] *= x[..., 2:3]  # unseen joints are all zero, as normalize_skeletons leaves them
+    monkeypatch.setattr(script, "JITTER", 0.0)
+    out = script._augment(x, torch.Generator().manual_seed(1))
+    assert torch.equal(out[..., 2], x[..., 2]) and (out[..., :2][x[..., 2] == 0] == 0).all()
+    lo, hi = script.STRETCH[0], script.STRETCH[0] + script.STRETCH[1]
+    for a, b in zip(x, out):
+        seen = a[..., 2] > 0
+        src, dst = a[..., :2][seen].double(), b[..., :2][seen].double()
+        m = torch.linalg.lstsq(src, dst).solution.T  # dst = m @ src
+        assert torch.allclose(src @ m.T, dst, atol=1e-4)
+        sv = torch.linalg.svdvals(m)  # m = turn @ diag(x scale, y scale): its singular values are the scales
+        assert (sv >= lo - 1e-4).all() and (sv <= hi + 1e-4).all()
+        assert abs(float(torch.atan2(m[1, 0], m[0, 0]))) <= script.TILT + 1e-4  # its first column: the turn
+    monkeypatch.setattr(script, "JITTER", 0.03)
+    moved = script._augment(x, torch.Generator().manual_seed(1))[..., :2] - out[..., :2]
+    assert 0.02 < float(moved[x[..., 2] > 0].std()) < 0.04
