@@ -47,7 +47,7 @@ SHIPPED = REPO / "src" / "deeperaction" / "data" / "models" / "action_skeleton.p
 TARGET = REPO / "src" / "deeperaction" / "data" / "models" / "detect_skeleton.pt"
 SIZE = (320, 240)
 HOP = 4  # frames between training windows (at 25 fps)
-TILT = 15 * 3.14159 / 180  # --augment: each window turned by up to this (radians, 15 degrees) about the hip centre,
+TILT = 15 * 3.14159 / 180  # --augment (this literal as the shipped model was trained): turned by up to 15 degrees,
 STRETCH = (0.85, 0.3)  # its x and y scaled by 0.85-1.15 each,
 JITTER = 0.03  # and noise of this standard deviation (torso lengths) added to every seen joint
 
