@@ -28,8 +28,11 @@ real pedestrians, and the features the shipped localizer was trained on).
     python scripts/train_detect_skeleton.py [--videos 100] [--street-videos 40] [--seed 300] [--epochs 6] [--install]
 
 Parses are cached per video under ``--out``/parses, so a second run only trains. On 2 CPU cores: rendering
-~4 min, perception ~25 s a video (~60 min), fine-tuning ~20 min (6 epochs). ``--install`` copies the model
-into the package.
+~4 min, perception ~25 s a video (~60 min), fine-tuning ~3 min an epoch. ``--install`` copies the model into
+the package as ``--name``. ``detect``'s default (``detect_skeleton.json``) averages two runs on the same parses:
+
+    python scripts/train_detect_skeleton.py --install                                         # detect_skeleton.pt
+    python scripts/train_detect_skeleton.py --epochs 10 --install --name detect_skeleton_e10.pt
 """
 from __future__ import annotations
 
@@ -227,6 +230,7 @@ def main() -> None:
     ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                     help="turn, stretch and jitter every training window (TILT, STRETCH, JITTER)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
+    ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the two)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     from deeperaction.models.action import action_model_from_config
@@ -281,8 +285,8 @@ def main() -> None:
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})
     print(f"wrote {out}", flush=True)
     if a.install:
-        shutil.copy(out, TARGET)
-        print(f"installed {TARGET}", flush=True)
+        shutil.copy(out, TARGET.with_name(a.name))
+        print(f"installed {TARGET.with_name(a.name)}", flush=True)
 
 
 if __name__ == "__main__":

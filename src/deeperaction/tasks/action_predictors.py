@@ -33,8 +33,11 @@ from deeperaction.video.reader import probe, read_frames, sample_clip_indices
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "action_skeleton.pt"
 """The shipped skeleton action model (trained by ``scripts/train_default_action.py`` on synthetic data)."""
 DETECT_MODEL = DEFAULT_MODEL.with_name("detect_skeleton.pt")
-"""``detect``'s default: :data:`DEFAULT_MODEL` fine-tuned on BlazePose tracks of rendered synthetic people
-(``scripts/train_detect_skeleton.py``)."""
+""":data:`DEFAULT_MODEL` fine-tuned on BlazePose tracks of rendered synthetic people
+(``scripts/train_detect_skeleton.py``, 6 epochs)."""
+DETECT_ENSEMBLE = DEFAULT_MODEL.with_name("detect_skeleton.json")
+"""``detect``'s default action model: :data:`DETECT_MODEL` and the same fine-tuning run for 10 epochs
+(``detect_skeleton_e10.pt``), their action curves averaged (an ensemble file, as ``--model`` takes)."""
 NONE = "none"
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from deeperaction.datasets.clips import interpolate_boxes
 from deeperaction.errors import InputError
 from deeperaction.schema import Tube, VideoParse
-from deeperaction.tasks.action_predictors import DETECT_MODEL
+from deeperaction.tasks.action_predictors import DETECT_ENSEMBLE, DETECT_MODEL
 from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
 from deeperaction.tasks.stopwatch import Stopwatch
 from deeperaction.tasks.tubes import TubeOptions, smooth_curves, span_unseen, track_tubes
@@ -44,7 +44,8 @@ class DetectOptions:
     person_model: str | None = None  # trained person detector, its people first; None: the shipped
                                      # detect_person.pt; "none": BlazePose + HOG alone (as parse)
     person_model_only: bool = False  # True: it alone finds people (top-down, as parse --person-model)
-    action_model: str | None = None  # skeleton action model file; None: the shipped detect_skeleton.pt
+    action_model: str | None = None  # skeleton action model or ensemble file; None: the shipped
+                                     # detect_skeleton.json (two skeleton models averaged)
     hop_s: float = 0.2               # an action window every this many seconds along each track
     frame_top_k: int = 10            # frame detections: each tracked person's k best classes at every frame ...
     frame_min_score: float = 0.01    # ... that score at least this (smoothed probability; lower-scored
@@ -79,7 +80,7 @@ class Detector:
 
             self.action = StadPredictor(o.action_model, o.device)
         else:
-            self.action = load_plugin(o.action_model or str(DETECT_MODEL), "action", o.device)
+            self.action = load_plugin(o.action_model or str(DETECT_ENSEMBLE), "action", o.device)
         if not getattr(self.action, "per_track", False):
             raise InputError("detect needs a skeleton action model that classifies tracks (one that names its frame"
                              " rate, as the shipped model does)", file=o.action_model)
