@@ -74,6 +74,7 @@ class ActionPredictor:
             p = (p + self.net(flip_keypoints(x, 0.0)).float().softmax(-1)) / 2
         return p.cpu().numpy()
 
+    @torch.no_grad()
     def _dense_probs(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities of normalised keypoint windows ``(N, C)`` and of each of their steps
         ``(N, T / STEP, C)`` (dense-head models; with the mirror images when the model file asks for it)."""
