@@ -100,7 +100,34 @@ def test_track_seen_marks_the_stretches_a_track_was_missed():
     probs[6:11] = [0.0, 0.0, 1.0]  # interpolated keypoints scored as none
     tubes, dets = curves_to_tubes(vp, {1: (f, probs)}, ["walk", "wave", "none"], DetectOptions())
     assert [(t.label, int(t.frames[0]), int(t.frames[-1])) for _, t in tubes] == [("walk", 0, 14)]
-    assert {(d[1], d[2]) for d in dets if d[3] > 0.5} == {(int(x), 0) for x in f}
+    walk = {d[1]: d[3] for d in dets if d[2] == 0}
+    assert sorted(walk) == f.tolist()  # drawn across the missed stretch ...
+    assert all(walk[x] == pytest.approx(0.9) for x in (0, 4, 5, 11, 14))
+    assert all(walk[x] == pytest.approx(0.45) for x in range(6, 11))  # ... its boxes ranked lower (unseen_weight)
+
+
+def test_frame_detections_rank_doubtful_boxes_lower():
+    """A frame detection scores its action probability times the person detector's score squared (linear
+    between parsed frames; persons without a pose give no score), halved where the tracker missed the person;
+    both knobs off: the probability alone."""
+    from deeperaction.schema import FrameParse, Person, VideoParse
+    from deeperaction.tasks.detect import DetectOptions, box_confidence, curves_to_tubes, track_scores
+
+    kp = np.ones((20, 3))
+    scores = {0: 1.0, 2: 0.5, 4: 0.9}
+    frames = [FrameParse(f, [Person(np.array([0, 0, 10, 20.0]), score=s, track_id=1, keypoints=kp),
+                             Person(np.array([20, 0, 30, 20.0]), score=0.01, track_id=2)]) for f, s in scores.items()]
+    vp = VideoParse("v", 10.0, (64, 48), frames)
+    assert track_scores(vp)[1](np.arange(5)).tolist() == pytest.approx([1.0, 0.75, 0.5, 0.7, 0.9])
+    assert 2 not in track_scores(vp)  # no pose, no track curve
+    f = np.arange(5)
+    probs = np.tile([0.8, 0.2], (5, 1))
+    dets = curves_to_tubes(vp, {1: (f, probs)}, ["walk", "none"], DetectOptions())[1]
+    assert [round(d[3], 4) for d in dets] == pytest.approx([0.8 * s ** 2 for s in (1.0, 0.75, 0.5, 0.7, 0.9)])
+    plain = DetectOptions(box_score_power=0.0, unseen_weight=1.0)
+    assert [d[3] for d in curves_to_tubes(vp, {1: (f, probs)}, ["walk", "none"], plain)[1]] == pytest.approx([0.8] * 5)
+    seen = np.array([True, False, True])
+    assert box_confidence(np.array([1.0, 1.0, 0.5]), seen, DetectOptions()).tolist() == [1.0, 0.5, 0.25]
 
 
 @pytest.mark.parametrize("model", ["parse", "detect"])
