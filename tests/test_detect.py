@@ -106,6 +106,19 @@ def test_track_seen_marks_the_stretches_a_track_was_missed():
     assert all(walk[x] == pytest.approx(0.45) for x in range(6, 11))  # ... its boxes ranked lower (unseen_weight)
 
 
+def test_two_tracks_on_one_person_count_it_once_in_the_frame_detections():
+    """Soft NMS per frame and class across tracks: the lower of two overlapping detections keeps a tenth of its
+    score; other classes, other frames and boxes apart are untouched; decay 1 is off."""
+    from deeperaction.tasks.detect import suppress_duplicates
+
+    a, b, far = np.array([0, 0, 10, 20.0]), np.array([1, 0, 11, 20.0]), np.array([30, 0, 40, 20.0])
+    dets = [(1, 5, 0, 0.9, a), (2, 5, 0, 0.8, b), (3, 5, 0, 0.7, far), (2, 5, 1, 0.6, b), (2, 6, 0, 0.8, b)]
+    got = suppress_duplicates(dets, 0.5, 0.1)
+    assert [round(d[3], 4) for d in got] == [0.9, 0.08, 0.7, 0.6, 0.8]
+    assert [d[:3] for d in got] == [d[:3] for d in dets]
+    assert suppress_duplicates(dets, 0.5, 1.0) == dets
+
+
 def test_frame_detections_rank_doubtful_boxes_lower():
     """A frame detection scores its action probability times the person detector's score squared (linear
     between parsed frames; persons without a pose give no score), halved where the tracker missed the person;
