@@ -1,4 +1,4 @@
-"""Train the skeleton action model ``detect`` uses by default (``deeperaction/data/models/detect_skeleton.pt``):
+"""Train the skeleton action models ``detect`` uses by default (``deeperaction/data/models/detect_skeleton*.pt``):
 the shipped ``action_skeleton.pt`` fine-tuned on what ``detect``'s own perception makes of rendered synthetic
 people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather than the generator's.
 
@@ -25,14 +25,19 @@ cross-entropy plus the steps' (dense head); the model file asks for the mirrored
 window scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of
 real pedestrians, and the features the shipped localizer was trained on).
 
-    python scripts/train_detect_skeleton.py [--videos 100] [--street-videos 40] [--seed 300] [--epochs 6] [--install]
+    python scripts/train_detect_skeleton.py [--videos 200] [--street-videos 80] [--seed 300] [--epochs 6] [--install]
 
-Parses are cached per video under ``--out``/parses, so a second run only trains. On 2 CPU cores: rendering
-~4 min, perception ~25 s a video (~60 min), fine-tuning ~3 min an epoch. ``--install`` copies the model into
-the package as ``--name``. ``detect``'s default (``detect_skeleton.json``) averages two runs on the same parses:
+Parses are cached per video under ``--out``/parses, so a second run only trains (runs of fewer ``--videos`` read
+the first ones). On 2 CPU cores: rendering ~10 min, perception ~25 s a video (~2 h for 280), fine-tuning ~10 min
+an epoch of the 280 videos' 76,933 windows on one thread (~3 min for the 140 videos' 38,560 on two). ``--install``
+copies the model into the package as ``--name``. ``detect``'s default (``detect_skeleton.json``) averages four
+runs: 6 and 10 epochs on the first 140 videos, 6 and 4 epochs on all 280:
 
-    python scripts/train_detect_skeleton.py --install                                         # detect_skeleton.pt
-    python scripts/train_detect_skeleton.py --epochs 10 --install --name detect_skeleton_e10.pt
+    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --install          # detect_skeleton.pt
+    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --epochs 10 --install \\
+        --name detect_skeleton_e10.pt
+    python scripts/train_detect_skeleton.py --install --name detect_skeleton_v280.pt
+    python scripts/train_detect_skeleton.py --epochs 4 --install --name detect_skeleton_v280_e4.pt
 """
 from __future__ import annotations
 
@@ -56,25 +61,27 @@ JITTER = 0.03  # and noise of this standard deviation (torso lengths) added to e
 
 
 def parses(root: Path, cache: Path, *, videos: int, seed: int, preset: str = "default") -> dict:
-    """``{video id: VideoParse}`` of ``detect``'s perception on a rendered ``stad`` set (rendered and parsed
-    unless cached)."""
-    from deeperaction.synth import generate
+    """``{video id: VideoParse}`` of ``detect``'s perception on the first ``videos`` ``stad`` videos of ``seed``
+    (rendered unless ``root`` has them all, parsed unless cached; only these, so runs of different ``--videos``
+    share one ``--out``)."""
+    from deeperaction.synth import generate, make_spec
     from deeperaction.tasks.detect import Detector, DetectOptions
 
-    if not (root / "manifest.json").is_file():
+    ids = [make_spec("stad", i, seed, size=SIZE, preset=preset).video_id for i in range(videos)]
+    if not all((root / "videos" / f"{v}.mp4").is_file() for v in ids) or not (root / "manifest.json").is_file():
         print(f"rendering {videos} stad videos (seed {seed}, preset {preset}) into {root}", flush=True)
         generate(root, videos=videos, seed=seed, task="stad", size=SIZE, preset=preset)
     cache.mkdir(parents=True, exist_ok=True)
-    todo = sorted(v for v in (root / "videos").glob("*.mp4") if not (cache / f"{v.stem}.pkl").is_file())
+    todo = [v for v in ids if not (cache / f"{v}.pkl").is_file()]
     if todo:
         det = Detector(DetectOptions())
         try:
             for k, v in enumerate(todo):
-                print(f"perception {k + 1}/{len(todo)}: {v.name}", flush=True)
-                (cache / f"{v.stem}.pkl").write_bytes(pickle.dumps(det.parser.parse(v).parse))
+                print(f"perception {k + 1}/{len(todo)}: {v}.mp4", flush=True)
+                (cache / f"{v}.pkl").write_bytes(pickle.dumps(det.parser.parse(root / "videos" / f"{v}.mp4").parse))
         finally:
             det.close()
-    return {p.stem: pickle.loads(p.read_bytes()) for p in sorted(cache.glob("*.pkl"))}
+    return {v: pickle.loads((cache / f"{v}.pkl").read_bytes()) for v in ids}
 
 
 def windows(root: Path, parsed: dict, classes: list[str], length: int, fps: float, step: int = 4
@@ -215,8 +222,8 @@ def _augment(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--videos", type=int, default=100)
-    ap.add_argument("--street-videos", type=int, default=40, help="videos of --preset street (seed --seed + 1)")
+    ap.add_argument("--videos", type=int, default=200)
+    ap.add_argument("--street-videos", type=int, default=80, help="videos of --preset street (seed --seed + 1)")
     ap.add_argument("--seed", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -230,7 +237,7 @@ def main() -> None:
     ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                     help="turn, stretch and jitter every training window (TILT, STRETCH, JITTER)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
-    ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the two)")
+    ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the four)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     from deeperaction.models.action import action_model_from_config

@@ -281,9 +281,10 @@ def test_an_ensemble_of_skeleton_models_scores_tracks(tmp_path):
         np.testing.assert_allclose(probs, 0.75 * a[tid][1] + 0.25 * b[tid][1], atol=1e-6)
 
 
-def test_detects_default_averages_its_two_shipped_skeleton_models():
-    """``detect``'s default action model is the shipped ensemble file: the 6- and 10-epoch fine-tuning runs
-    (small, parse's classes, each scoring mirrored windows too), weighted equally."""
+def test_detects_default_averages_its_four_shipped_skeleton_models():
+    """``detect``'s default action model is the shipped ensemble file: the 6- and 10-epoch fine-tuning runs on
+    140 videos and the 6- and 4-epoch runs on 280 (small, parse's classes, each scoring mirrored windows too),
+    weighted equally."""
     from deeperaction.models.checkpoint import load_checkpoint
     from deeperaction.tasks.action_predictors import (DEFAULT_MODEL, DETECT_ENSEMBLE, DETECT_MODEL,
                                                       EnsembleActionPredictor, load_action_predictor)
@@ -291,21 +292,23 @@ def test_detects_default_averages_its_two_shipped_skeleton_models():
 
     spec = json.loads(DETECT_ENSEMBLE.read_text())
     files = [DETECT_ENSEMBLE.parent / m for m in spec["models"]]
-    assert files[0] == DETECT_MODEL and spec["weights"] == [1, 1]
-    assert [load_checkpoint(f)["fine_tuned"]["epochs"] for f in files] == [6, 10]
+    assert files[0] == DETECT_MODEL and spec["weights"] == [1, 1, 1, 1]
+    runs = [load_checkpoint(f)["fine_tuned"] for f in files]
+    assert [(r["epochs"], r["videos"] + r["street_videos"]) for r in runs] == [(6, 140), (10, 140), (6, 280), (4, 280)]
     det = Detector(DetectOptions())
     try:
         ens = det.action
-        assert isinstance(ens, EnsembleActionPredictor) and len(ens.members) == 2
+        assert isinstance(ens, EnsembleActionPredictor) and len(ens.members) == 4
         assert det.classes == load_action_predictor(DEFAULT_MODEL).classes
         assert all(m.per_track and m.mirror and m.dense and m.fps == 25.0 for m in ens.members)
         assert all(f.stat().st_size < 2e6 for f in files)
         vp = to_video_parse(ground_truth(make_spec("stad", 1, 31, size=(320, 240))), stride=2)
         got = ens.track_curves(vp)
-        a, b = (m.track_curves(vp) for m in ens.members)
+        each = [m.track_curves(vp) for m in ens.members]
         for tid, (frames, probs) in got.items():
-            np.testing.assert_allclose(probs, (a[tid][1] + b[tid][1]) / 2, atol=1e-6)
-            assert not np.allclose(a[tid][1], b[tid][1], atol=1e-3)  # two different models
+            np.testing.assert_allclose(probs, np.mean([c[tid][1] for c in each], 0), atol=1e-6)
+            for i in range(4):  # four different models
+                assert not any(np.allclose(each[i][tid][1], each[j][tid][1], atol=1e-3) for j in range(i))
     finally:
         det.close()
 

@@ -36,8 +36,9 @@ DETECT_MODEL = DEFAULT_MODEL.with_name("detect_skeleton.pt")
 """:data:`DEFAULT_MODEL` fine-tuned on BlazePose tracks of rendered synthetic people
 (``scripts/train_detect_skeleton.py``, 6 epochs)."""
 DETECT_ENSEMBLE = DEFAULT_MODEL.with_name("detect_skeleton.json")
-"""``detect``'s default action model: :data:`DETECT_MODEL` and the same fine-tuning run for 10 epochs
-(``detect_skeleton_e10.pt``), their action curves averaged (an ensemble file, as ``--model`` takes)."""
+"""``detect``'s default action model: :data:`DETECT_MODEL`, the same fine-tuning run for 10 epochs
+(``detect_skeleton_e10.pt``) and two runs on twice the videos (``detect_skeleton_v280.pt``, 6 epochs;
+``detect_skeleton_v280_e4.pt``, 4), their action curves averaged (an ensemble file, as ``--model`` takes)."""
 NONE = "none"
 
 
