@@ -139,6 +139,8 @@ def test_frame_detections_rank_doubtful_boxes_lower():
     assert [round(d[3], 4) for d in dets] == pytest.approx([0.8 * s ** 2 for s in (1.0, 0.75, 0.5, 0.7, 0.9)])
     plain = DetectOptions(box_score_power=0.0, unseen_weight=1.0)
     assert [d[3] for d in curves_to_tubes(vp, {1: (f, probs)}, ["walk", "none"], plain)[1]] == pytest.approx([0.8] * 5)
+    no_pose = curves_to_tubes(vp, {2: (f, probs)}, ["walk", "none"], DetectOptions())[1]  # a `train stad` model's
+    assert [d[3] for d in no_pose] == pytest.approx([0.4] * 5)  # track: no person score, never seen with a pose
     seen = np.array([True, False, True])
     assert box_confidence(np.array([1.0, 1.0, 0.5]), seen, DetectOptions()).tolist() == [1.0, 0.5, 0.25]
 

@@ -141,7 +141,8 @@ def curves_to_tubes(parse: VideoParse, curves: dict[int, tuple[np.ndarray, np.nd
     for tid, (frames, probs) in sorted(curves.items()):
         b, seen = boxes[tid](frames), seen_at(tid, frames)
         tubes += track_tubes(parse.video_id, tid, frames, b, probs, classes, fps, opts.tubes, seen)
-        conf = box_confidence(person_scores[tid](frames), seen, opts)
+        scores = person_scores[tid](frames) if tid in person_scores else np.ones(len(frames))  # no pose: unknown
+        conf = box_confidence(scores, seen, opts)
         dets += frame_detections(tid, frames, b, span_unseen(probs, seen), classes, fps, opts, conf)
     return tubes, suppress_duplicates(dets, opts.frame_nms_iou, opts.frame_nms_decay)
 
@@ -150,7 +151,7 @@ def suppress_duplicates(dets: list[FrameDet], iou: float, decay: float) -> list[
     """Soft per-class non-maximum suppression of frame detections across tracks: at each frame, a detection
     whose box overlaps a higher-scored one of its class by more than ``iou`` scores ``decay`` times its score
     (two tracks on one person would count one person twice, the second as a false positive; pooled synthetic
-    frame-mAP@0.5 68.6 -> 68.9). Order kept; ``decay`` 1 turns it off."""
+    frame-mAP@0.5 67.8 -> 68.1). Order kept; ``decay`` 1 turns it off."""
     if decay >= 1.0 or len(dets) < 2:
         return dets
     groups: dict[tuple[int, int], list[int]] = {}
@@ -174,7 +175,8 @@ def box_confidence(person_scores: np.ndarray, seen: np.ndarray, opts: DetectOpti
     """How sure each frame's track box is ``(n,)``: the person detector's score to ``box_score_power``, times
     ``unseen_weight`` where the tracker did not see the person. The frame-mAP ranks (box, action) pairs: the
     person detector's doubtful boxes and the boxes drawn across a missed stretch are more often off the person
-    (IoU < 0.5), so ranking them lower raises every class's AP (pooled synthetic frame-mAP@0.5 66.3 -> 67.8, docs/detect.md)."""
+    (IoU < 0.5), so ranking them lower raises every class's AP (pooled synthetic frame-mAP@0.5 66.3 -> 67.8,
+    docs/detect.md)."""
     s = np.clip(np.asarray(person_scores, np.float64), 0.0, 1.0) ** opts.box_score_power
     return s * np.where(np.asarray(seen, bool), 1.0, opts.unseen_weight)
 
