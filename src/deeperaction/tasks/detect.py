@@ -19,7 +19,7 @@ import numpy as np
 
 from deeperaction.datasets.clips import interpolate_boxes
 from deeperaction.errors import InputError
-from deeperaction.metrics.iou import box_iou_matrix
+from deeperaction.perception.person_finders import nms
 from deeperaction.schema import Tube, VideoParse
 from deeperaction.tasks.action_predictors import DETECT_ENSEMBLE, DETECT_MODEL
 from deeperaction.tasks.parse import ParseOptions, Parser, ParseRun
@@ -148,10 +148,10 @@ def curves_to_tubes(parse: VideoParse, curves: dict[int, tuple[np.ndarray, np.nd
 
 
 def suppress_duplicates(dets: list[FrameDet], iou: float, decay: float) -> list[FrameDet]:
-    """Soft per-class non-maximum suppression of frame detections across tracks: at each frame, a detection
-    whose box overlaps a higher-scored one of its class by more than ``iou`` scores ``decay`` times its score
-    (two tracks on one person would count one person twice, the second as a false positive; pooled synthetic
-    frame-mAP@0.5 67.8 -> 68.1). Order kept; ``decay`` 1 turns it off."""
+    """Soft per-class non-maximum suppression of frame detections across tracks: at each frame, the detections of
+    a class that greedy NMS at ``iou`` (:func:`deeperaction.perception.person_finders.nms`, no containment rule)
+    would drop score ``decay`` times their score (two tracks on one person would count one person twice, the
+    second as a false positive; pooled synthetic frame-mAP@0.5 67.8 -> 68.1). Order kept; ``decay`` 1 is off."""
     if decay >= 1.0 or len(dets) < 2:
         return dets
     groups: dict[tuple[int, int], list[int]] = {}
@@ -161,13 +161,12 @@ def suppress_duplicates(dets: list[FrameDet], iou: float, decay: float) -> list[
     for idx in groups.values():
         if len(idx) < 2:
             continue
-        idx.sort(key=lambda i: -dets[i][3])
-        boxes = np.stack([dets[i][4] for i in idx])
-        over = box_iou_matrix(boxes, boxes) > iou
-        for a in range(1, len(idx)):
-            if over[a, :a].any():
-                tid, f, c, sc, b = dets[idx[a]]
-                out[idx[a]] = (tid, f, c, sc * decay, b)
+        kept = set(nms(np.stack([dets[i][4] for i in idx]), np.array([dets[i][3] for i in idx]), iou,
+                       contain=np.inf).tolist())
+        for k, i in enumerate(idx):
+            if k not in kept:
+                tid, f, c, sc, b = dets[i]
+                out[i] = (tid, f, c, sc * decay, b)
     return out
 
 
@@ -182,15 +181,13 @@ def box_confidence(person_scores: np.ndarray, seen: np.ndarray, opts: DetectOpti
 
 
 def frame_detections(track_id: int, frames: np.ndarray, boxes: np.ndarray, probs: np.ndarray, classes: list[str],
-                     fps: float, opts: DetectOptions, box_conf: np.ndarray | None = None) -> list[FrameDet]:
+                     fps: float, opts: DetectOptions, box_conf: np.ndarray) -> list[FrameDet]:
     """Per-frame detections of one track for the frame-mAP: at every frame its ``frame_top_k`` best action
     classes (smoothed as the tubes are; "none" left out), each with the track's box, scored by the smoothed
-    probability times ``box_conf (n,)`` (how sure the box is, :func:`box_confidence`; None: 1) and kept when
+    probability times ``box_conf (n,)`` (how sure the box is, :func:`box_confidence`) and kept when
     that is at least ``frame_min_score``. Rows ``(track_id, frame, class index into classes, score, box)``."""
     keep = np.array([i for i, c in enumerate(classes) if c != "none"])
-    sm = smooth_curves(np.asarray(probs, np.float64)[:, keep], fps, opts.tubes)
-    if box_conf is not None:
-        sm = sm * np.asarray(box_conf, np.float64)[:, None]
+    sm = smooth_curves(np.asarray(probs, np.float64)[:, keep], fps, opts.tubes) * np.asarray(box_conf)[:, None]
     k = min(opts.frame_top_k, sm.shape[1])
     top = np.argsort(-sm, axis=1, kind="stable")[:, :k]
     out = []
