@@ -59,3 +59,43 @@ def test_reidentification_cuts_identity_changes(clips):
     assert motion.sum() >= 20  # the hidden stretches do break motion-only tracks
     assert colour[0] <= 0.8 * motion[0], (motion, colour)  # fewer new ids for people coming back
     assert colour[1] <= motion[1] + 2, (motion, colour)  # and no more ids handed to the wrong person
+
+
+def walker(t: float, x0: float = 100.0, h: float = 80.0) -> np.ndarray:
+    """A 80-px person walking right at 6 px a processed frame."""
+    x = x0 + 6 * t
+    return np.array([x, 60.0, x + 30, 60.0 + h])
+
+
+def test_a_box_around_more_than_the_person_does_not_take_its_track():
+    """A detector's box 2.5x the person (around them and a neighbour) where the person's own box is missing:
+    a new id, and the person's box of the next frame keeps the old one; with the gate off it took the track."""
+    for resize, hijacked in ((1.5, False), (np.inf, True)):
+        tr = Tracker(max_resize=resize)
+        ids = [int(tr.update(walker(t)[None])[0]) for t in range(5)]
+        b = walker(5)
+        big = np.array([b[0] - 30, b[1] - 120, b[2] + 30, b[3]])
+        glitch = int(tr.update(big[None])[0])
+        after = int(tr.update(walker(6)[None])[0])
+        assert len(set(ids)) == 1 and after == ids[0]
+        assert (glitch == ids[0]) is hijacked, resize
+
+
+def test_the_size_gate_spares_real_changes():
+    """A person turning (width 1.5x: arms and legs out), one cut off by the frame's border as they walk in (width
+    3x in a step: not compared), and one missed for three frames while its box was shrinking keep their ids."""
+    tr = Tracker()
+    a = [tr.update(walker(t)[None], np.zeros((240, 320, 3), np.uint8))[0] for t in range(4)]
+    wide = walker(4) + np.array([-8, 0, 7, 0])
+    assert tr.update(wide[None], np.zeros((240, 320, 3), np.uint8))[0] == a[0]
+    tr = Tracker()
+    entering = [np.array([0, 60, w, 140.0]) for w in (6, 18, 30)]
+    ids = [int(tr.update(b[None], np.zeros((240, 320, 3), np.uint8))[0]) for b in entering]
+    assert len(set(ids)) == 1
+    tr = Tracker()
+    away = [np.array([100, 20 + 10 * t, 140, 140.0]) for t in range(4)]  # walking away: 10 px shorter a frame
+    first = [int(tr.update(b[None])[0]) for b in away]
+    for _ in range(3):
+        tr.update(np.zeros((0, 4)))
+    back = np.array([100, 52, 140, 140.0])  # 88 px, as when last seen: its shrinking was not extrapolated
+    assert int(tr.update(back[None])[0]) == first[0]

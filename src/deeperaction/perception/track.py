@@ -37,6 +37,14 @@ def appearance(rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return out / np.maximum(norm, 1e-6)
 
 
+def _at_border(boxes: np.ndarray, frame: tuple[int, int], margin: float = 2.0) -> np.ndarray:
+    """``(N, 2)`` whether each box reaches within ``margin`` pixels of the left or right edge of a ``(width,
+    height)`` frame (its width cut off), and of the top or bottom edge (its height)."""
+    w, h = frame
+    return np.stack([(boxes[:, 0] <= margin) | (boxes[:, 2] >= w - 1 - margin),
+                     (boxes[:, 1] <= margin) | (boxes[:, 3] >= h - 1 - margin)], 1)
+
+
 @dataclass
 class _Track:
     id: int
@@ -51,18 +59,23 @@ class Tracker:
     """Online tracker over the frames it is given (one call per processed frame).
 
     ``min_iou``: gate on IoU with the predicted box; a pair also passes the gate when the centres are
-    closer than ``max_center`` x the box height (fast motion between sampled frames). ``max_misses``:
-    processed frames a track survives unmatched. ``momentum``: velocity smoothing (0 = last step only).
-    With frames given to :meth:`update`, appearance joins the cost (weight ``w_app``), vetoes pairs whose
-    colours differ (similarity below ``min_sim``), and a box left unmatched takes the id of a track lost
+    closer than ``max_center`` x the box height (fast motion between sampled frames). A box whose height
+    differs from the track's last box's by more than ``max_resize`` x, or whose width by more than its square
+    (limbs swing out), is not that person: a body does not grow or shrink that much between processed frames,
+    while a detector's box around several people, or a pose spread over two, does (with the frame given, a
+    width or height that the frame's border cuts off is not compared: a person walking in or out, a close-up).
+    ``max_misses``: processed frames a track survives unmatched. ``momentum``: velocity smoothing (0 = last
+    step only). With frames given to :meth:`update`, appearance joins the cost (weight ``w_app``), vetoes
+    pairs whose colours differ (similarity below ``min_sim``), and a box left unmatched takes the id of a track lost
     for up to ``max_lost`` processed frames whose colours match (similarity >= ``reid_sim``), whose size
     is within 1.6x and whose last place is within ``reid_reach`` box heights (+ 0.5 a missed frame).
     """
 
     def __init__(self, min_iou: float = 0.1, max_center: float = 0.6, max_misses: int = 5,
                  momentum: float = 0.5, w_app: float = 0.5, min_sim: float = 0.5, reid_sim: float = 0.8,
-                 max_lost: int = 60, reid_reach: float = 2.0):
+                 max_lost: int = 60, reid_reach: float = 2.0, max_resize: float = 1.5):
         self.min_iou, self.max_center, self.max_misses, self.momentum = min_iou, max_center, max_misses, momentum
+        self.max_resize = max_resize
         self.w_app, self.min_sim, self.reid_sim, self.max_lost, self.reid_reach = \
             w_app, min_sim, reid_sim, max_lost, reid_reach
         self.tracks: list[_Track] = []
@@ -79,7 +92,10 @@ class Tracker:
         """A shot cut: every track ends (none is re-identified later); new ids continue the numbering."""
         self.tracks, self.lost = [], []
 
-    def _cost(self, pred: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def _cost(self, pred: np.ndarray, boxes: np.ndarray, frame: tuple[int, int] | None = None,
+              last: np.ndarray | None = None) -> np.ndarray:
+        """``(T, N)`` cost of giving each track (predicted boxes ``pred``; ``last``: their last boxes, whose size
+        the gate compares, ``pred`` if None) each box; inf where the gates of the class doc close."""
         iou = iou_matrix(pred, boxes)
         cp = (pred[:, None, :2] + pred[:, None, 2:]) / 2
         cb = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
@@ -87,7 +103,13 @@ class Tracker:
         dist = np.linalg.norm(cp - cb, axis=-1) / h
         cost = (1.0 - iou) + 0.5 * np.minimum(dist, 2.0)
         gate = (iou >= self.min_iou) | (dist <= self.max_center)
-        return np.where(gate, cost, np.inf)
+        ref = pred if last is None else last  # a size change is not extrapolated across missed frames
+        grow = np.log(np.maximum(boxes[None, :, 2:] - boxes[None, :, :2], 1.0)
+                      / np.maximum(ref[:, None, 2:] - ref[:, None, :2], 1.0))  # (T, N, [w, h]): log size ratio
+        if frame is not None:  # a size cut off by the frame's border is not the body's
+            grow = np.where(_at_border(ref, frame)[:, None] | _at_border(boxes, frame)[None], 0.0, grow)
+        limit = np.log(self.max_resize) * np.array([2.0, 1.0]) + 1e-9
+        return np.where(gate & (np.abs(grow) <= limit).all(-1), cost, np.inf)
 
     @staticmethod
     def _similarity(tracks: list[_Track], feats: np.ndarray) -> np.ndarray:
@@ -115,7 +137,8 @@ class Tracker:
         ids = np.full(len(boxes), -1, dtype=np.int64)
         if self.tracks and len(boxes):
             pred = np.stack([t.box + t.velocity * (1 + t.misses) for t in self.tracks])
-            cost = self._cost(pred, boxes)
+            cost = self._cost(pred, boxes, None if rgb is None else rgb.shape[:2][::-1],
+                              np.stack([t.box for t in self.tracks]))
             if feats is not None:
                 sim = self._similarity(self.tracks, feats)
                 cost = np.where(sim >= self.min_sim, cost + self.w_app * (1.0 - sim), np.inf)
