@@ -79,11 +79,17 @@ def test_a_box_around_more_than_the_person_does_not_take_its_track():
         after = int(tr.update(walker(6)[None])[0])
         assert len(set(ids)) == 1 and after == ids[0]
         assert (glitch == ids[0]) is hijacked, resize
+    tr = Tracker()  # a box 3x taller reaching the top of the frame: a cut-off height is compared loosely, not waived
+    frame = np.zeros((240, 320, 3), np.uint8)
+    ids = [int(tr.update((walker(t, h=50.0) + [0, 40, 0, 40])[None], frame)[0]) for t in range(5)]
+    b = walker(5, h=50.0) + [0, 40, 0, 40]
+    assert int(tr.update(np.array([[b[0] - 5, 0, b[2] + 5, b[3]]]), frame)[0]) != ids[0]
 
 
 def test_the_size_gate_spares_real_changes():
     """A person turning (width 1.5x: arms and legs out), one cut off by the frame's border as they walk in (width
-    3x in a step: not compared), and one missed for three frames while its box was shrinking keep their ids."""
+    3x in a step: not compared), a close-up growing out of the frame (compared loosely) and one missed for three
+    frames while its box was shrinking keep their ids."""
     tr = Tracker()
     a = [tr.update(walker(t)[None], np.zeros((240, 320, 3), np.uint8))[0] for t in range(4)]
     wide = walker(4) + np.array([-8, 0, 7, 0])
@@ -92,6 +98,9 @@ def test_the_size_gate_spares_real_changes():
     entering = [np.array([0, 60, w, 140.0]) for w in (6, 18, 30)]
     ids = [int(tr.update(b[None], np.zeros((240, 320, 3), np.uint8))[0]) for b in entering]
     assert len(set(ids)) == 1
+    tr = Tracker()  # a close-up reaching the bottom of the frame, 1.6x taller a step later
+    near = [np.array([100, 100, 160, 200.0]), np.array([95, 80, 165, 239.0])]
+    assert len({int(tr.update(b[None], np.zeros((240, 320, 3), np.uint8))[0]) for b in near}) == 1
     tr = Tracker()
     away = [np.array([100, 20 + 10 * t, 140, 140.0]) for t in range(4)]  # walking away: 10 px shorter a frame
     first = [int(tr.update(b[None])[0]) for b in away]

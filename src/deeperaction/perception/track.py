@@ -62,8 +62,9 @@ class Tracker:
     closer than ``max_center`` x the box height (fast motion between sampled frames). A box whose height
     differs from the track's last box's by more than ``max_resize`` x, or whose width by more than its square
     (limbs swing out), is not that person: a body does not grow or shrink that much between processed frames,
-    while a detector's box around several people, or a pose spread over two, does (with the frame given, a
-    width or height that the frame's border cuts off is not compared: a person walking in or out, a close-up).
+    while a detector's box around several people, or a pose spread over two, does. With the frame given, a
+    width or height that the frame's border cuts off is not compared where it is the smaller one (a person
+    walking in or out) and is allowed the square of the limit where it is the larger (a close-up).
     ``max_misses``: processed frames a track survives unmatched. ``momentum``: velocity smoothing (0 = last
     step only). With frames given to :meth:`update`, appearance joins the cost (weight ``w_app``), vetoes
     pairs whose colours differ (similarity below ``min_sim``), and a box left unmatched takes the id of a track lost
@@ -106,10 +107,13 @@ class Tracker:
         ref = pred if last is None else last  # a size change is not extrapolated across missed frames
         grow = np.log(np.maximum(boxes[None, :, 2:] - boxes[None, :, :2], 1.0)
                       / np.maximum(ref[:, None, 2:] - ref[:, None, :2], 1.0))  # (T, N, [w, h]): log size ratio
-        if frame is not None:  # a size cut off by the frame's border is not the body's
-            grow = np.where(_at_border(ref, frame)[:, None] | _at_border(boxes, frame)[None], 0.0, grow)
-        limit = np.log(self.max_resize) * np.array([2.0, 1.0]) + 1e-9
-        return np.where(gate & (np.abs(grow) <= limit).all(-1), cost, np.inf)
+        limit = np.broadcast_to(np.log(self.max_resize) * np.array([2.0, 1.0]), grow.shape).copy()
+        if frame is not None:  # the border cuts off a size: the person walks in or out, or is close
+            at_ref, at_new = _at_border(ref, frame)[:, None], _at_border(boxes, frame)[None]
+            smaller_cut = np.where(grow > 0, at_ref, at_new)  # walking in or out: the smaller size is no body's
+            larger_cut = np.where(grow > 0, at_new, at_ref)  # a close-up partly out of the frame: compared loosely
+            limit = np.where(smaller_cut, np.inf, np.where(larger_cut, 2 * limit, limit))
+        return np.where(gate & (np.abs(grow) <= limit + 1e-9).all(-1), cost, np.inf)
 
     @staticmethod
     def _similarity(tracks: list[_Track], feats: np.ndarray) -> np.ndarray:
