@@ -62,7 +62,7 @@ def test_reidentification_cuts_identity_changes(clips):
 
 
 def walker(t: float, x0: float = 100.0, h: float = 80.0) -> np.ndarray:
-    """A 80-px person walking right at 6 px a processed frame."""
+    """A person ``h`` px tall walking right at 6 px a processed frame."""
     x = x0 + 6 * t
     return np.array([x, 60.0, x + 30, 60.0 + h])
 
