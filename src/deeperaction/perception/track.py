@@ -93,10 +93,10 @@ class Tracker:
         """A shot cut: every track ends (none is re-identified later); new ids continue the numbering."""
         self.tracks, self.lost = [], []
 
-    def _cost(self, pred: np.ndarray, boxes: np.ndarray, frame: tuple[int, int] | None = None,
-              last: np.ndarray | None = None) -> np.ndarray:
-        """``(T, N)`` cost of giving each track (predicted boxes ``pred``; ``last``: their last boxes, whose size
-        the gate compares, ``pred`` if None) each box; inf where the gates of the class doc close."""
+    def _cost(self, pred: np.ndarray, last: np.ndarray, boxes: np.ndarray,
+              frame: tuple[int, int] | None = None) -> np.ndarray:
+        """``(T, N)`` cost of giving each track (predicted boxes ``pred``, last boxes ``last``: a size change is
+        not extrapolated across missed frames) each box; inf where the gates of the class doc close."""
         iou = iou_matrix(pred, boxes)
         cp = (pred[:, None, :2] + pred[:, None, 2:]) / 2
         cb = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
@@ -104,14 +104,13 @@ class Tracker:
         dist = np.linalg.norm(cp - cb, axis=-1) / h
         cost = (1.0 - iou) + 0.5 * np.minimum(dist, 2.0)
         gate = (iou >= self.min_iou) | (dist <= self.max_center)
-        ref = pred if last is None else last  # a size change is not extrapolated across missed frames
         grow = np.log(np.maximum(boxes[None, :, 2:] - boxes[None, :, :2], 1.0)
-                      / np.maximum(ref[:, None, 2:] - ref[:, None, :2], 1.0))  # (T, N, [w, h]): log size ratio
-        limit = np.broadcast_to(np.log(self.max_resize) * np.array([2.0, 1.0]), grow.shape).copy()
+                      / np.maximum(last[:, None, 2:] - last[:, None, :2], 1.0))  # (T, N, [w, h]): log size ratio
+        limit = np.log(self.max_resize) * np.array([2.0, 1.0])
         if frame is not None:  # the border cuts off a size: the person walks in or out, or is close
-            at_ref, at_new = _at_border(ref, frame)[:, None], _at_border(boxes, frame)[None]
-            smaller_cut = np.where(grow > 0, at_ref, at_new)  # walking in or out: the smaller size is no body's
-            larger_cut = np.where(grow > 0, at_new, at_ref)  # a close-up partly out of the frame: compared loosely
+            at_last, at_new = _at_border(last, frame)[:, None], _at_border(boxes, frame)[None]
+            smaller_cut = np.where(grow > 0, at_last, at_new)  # walking in or out: the smaller size is no body's
+            larger_cut = np.where(grow > 0, at_new, at_last)  # a close-up partly out of the frame: compared loosely
             limit = np.where(smaller_cut, np.inf, np.where(larger_cut, 2 * limit, limit))
         return np.where(gate & (np.abs(grow) <= limit + 1e-9).all(-1), cost, np.inf)
 
@@ -141,8 +140,8 @@ class Tracker:
         ids = np.full(len(boxes), -1, dtype=np.int64)
         if self.tracks and len(boxes):
             pred = np.stack([t.box + t.velocity * (1 + t.misses) for t in self.tracks])
-            cost = self._cost(pred, boxes, None if rgb is None else rgb.shape[:2][::-1],
-                              np.stack([t.box for t in self.tracks]))
+            cost = self._cost(pred, np.stack([t.box for t in self.tracks]), boxes,
+                              None if rgb is None else rgb.shape[:2][::-1])
             if feats is not None:
                 sim = self._similarity(self.tracks, feats)
                 cost = np.where(sim >= self.min_sim, cost + self.w_app * (1.0 - sim), np.inf)
