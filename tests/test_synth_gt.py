@@ -188,3 +188,35 @@ def test_street_walkers_change_depth_as_they_walk():
                 assert grow < 1 / 1.1 and down < 0, (i, ps.yaw, grow, down)
                 seen["away"] += 1
     assert min(seen.values()) >= 1, seen
+
+
+def test_overhead_sees_a_stride_toward_the_camera_as_one_foot_lower():
+    """preset overhead: the camera looks down 20-50 degrees, so a walker facing the camera shows the front
+    foot lower in the frame than the back one (level with it side-on, as `street` draws them) and a shorter
+    body; the other presets' people are drawn exactly as before (elevation 0)."""
+    from deeperaction.synth.humans import forward_kinematics, project, sample_body
+    from deeperaction.synth.motions import Instance, compose_timeline
+    from deeperaction.synth.video import Scene
+
+    rng = np.random.default_rng(0)
+    body = sample_body(rng)
+    j3 = forward_kinematics(body, compose_timeline(rng, 50, 25.0, [Instance("walk", 0, 50)], style=0.0))
+    T = len(j3)
+    ground, ppm = np.tile([100.0, 200.0], (T, 1)), np.full(T, 50.0)
+    la, ra, neck = JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"], JOINT_INDEX["neck"]
+    flat, depth = project(j3, np.zeros(T), ground, ppm)
+    high, depth_high = project(j3, np.zeros(T), ground, ppm, elevation_deg=40.0)
+    np.testing.assert_array_equal(depth, depth_high)
+    ahead = depth[:, la] - depth[:, ra]  # metres the left ankle is nearer the camera than the right
+    stride = np.abs(ahead) > 0.2
+    assert stride.sum() >= 10
+    lower = high[:, la, 1] - high[:, ra, 1]   # pixels the left ankle is lower in the frame
+    flat_lower = flat[:, la, 1] - flat[:, ra, 1]
+    assert np.all(np.sign(lower[stride]) == np.sign(ahead[stride]))
+    gain = np.abs(lower[stride]) - np.abs(flat_lower[stride])   # >= 0.2 m * 50 px/m * sin 40 = 6.4 px, less
+    assert gain.min() > 0 and np.median(gain) > 6.4              # the back ankle's lift, shrunk by cos 40
+    tall = lambda pts: pts[:, la, 1] - pts[:, neck, 1]  # noqa: E731
+    np.testing.assert_allclose(np.median(tall(high) / tall(flat)), np.cos(np.radians(40)), atol=0.08)
+    looks = {preset: [Scene(make_spec("stad", i, 3, preset=preset)).elevation for i in range(4)]
+             for preset in ("overhead", "street", "default")}
+    assert all(20 <= e <= 50 for e in looks["overhead"]) and looks["street"] == looks["default"] == [0.0] * 4

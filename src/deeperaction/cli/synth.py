@@ -59,7 +59,8 @@ def synth(
     size: str = typer.Option("320x240", "--size", help="frame size WxH"),
     fps: float = typer.Option(25.0, "--fps", help="frames per second"),
     preset: str = typer.Option("default", "--preset",
-                               help="easy | default | hard | street (stad: people walking in any direction)"),
+                               help="easy | default | hard | street (stad: people walking in any direction) | "
+                                    "overhead (street from above)"),
     workers: int = typer.Option(1, "--workers", help="worker processes"),
     duration: str | None = typer.Option(None, "--duration", help="override video length range MIN:MAX seconds"),
     x264_preset: str = typer.Option("veryfast", "--x264-preset",

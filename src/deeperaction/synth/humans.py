@@ -133,16 +133,24 @@ def forward_kinematics(body: Body, pose: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def project(j3: np.ndarray, yaw_deg: np.ndarray, ground_xy: np.ndarray, px_per_m: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
+def project(j3: np.ndarray, yaw_deg: np.ndarray, ground_xy: np.ndarray, px_per_m: np.ndarray, *,
+            elevation_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Image points ``(T, J, 2)`` and depth ``(T, J)`` (larger = nearer the camera).
 
     ``yaw_deg`` (T,) turns the body (0 = facing the camera); ``ground_xy`` (T, 2) is the pixel under the
-    pelvis on the ground; ``px_per_m`` (T,) the weak-perspective scale.
+    pelvis on the ground; ``px_per_m`` (T,) the weak-perspective scale. ``elevation_deg`` tilts the view down
+    onto the person (a camera above them): heights shrink by its cosine and a joint nearer the camera than
+    the hips shows lower in the frame by its sine (a stride toward the camera, a bow's head).
     """
     a = np.radians(yaw_deg)[:, None]
     x, y, z = j3[..., 0], j3[..., 1], j3[..., 2]
     xr = x * np.cos(a) + z * np.sin(a)
     zr = -x * np.sin(a) + z * np.cos(a)
-    pts = np.stack([ground_xy[:, None, 0] + xr * px_per_m[:, None], ground_xy[:, None, 1] - y * px_per_m[:, None]], -1)
+    up = y
+    if elevation_deg:
+        e = np.radians(elevation_deg)
+        hips = 0.5 * (zr[:, JOINT_INDEX["left_hip"]] + zr[:, JOINT_INDEX["right_hip"]])
+        up = y * np.cos(e) - (zr - hips[:, None]) * np.sin(e)
+    pts = np.stack([ground_xy[:, None, 0] + xr * px_per_m[:, None], ground_xy[:, None, 1] - up * px_per_m[:, None]],
+                   -1)
     return pts, zr

@@ -26,6 +26,8 @@ class Preset:
     noise: float                # pixel noise sigma (0-255 scale)
     style: float                # per-angle motion style noise (deg)
     walkers: float = 0.0        # stad: share of people who walk or run through in any direction (a street)
+    horizon: tuple[float, float] = (0.3, 0.5)     # the horizon's row, fraction of the canvas height (drawn)
+    elevation: tuple[float, float] = (0.0, 0.0)   # degrees the camera looks down on the people (drawn per video)
 
 
 PRESETS: dict[str, Preset] = {
@@ -34,6 +36,10 @@ PRESETS: dict[str, Preset] = {
     "hard": Preset((2, 6), 25, 4, 0.12, 0.12, 0.25, 0.8, 8.0, 5.0),
     # default's scene, with most people walking or running toward, away from or across the camera
     "street": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6),
+    # street's people seen from above, as a surveillance camera sees them (OpenCV's vtest.avi): the horizon
+    # near the top, a stride toward the camera shows as one foot lower in the frame than the other
+    "overhead": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6, horizon=(0.05, 0.2),
+                       elevation=(20.0, 50.0)),
 }
 
 MARGIN = 1.3

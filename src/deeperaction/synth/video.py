@@ -79,8 +79,10 @@ class Scene:
         T, fps = spec.n_frames, spec.fps
         rng = np.random.default_rng([spec.seed, 1])      # geometry stream: labels never depend on pixels
         wc, hc = canvas_size(spec.size)
-        horizon = hc * rng.uniform(0.3, 0.5)
+        horizon = hc * rng.uniform(*self.P.horizon)
         self.M = camera_path(rng, T, fps, spec.size, self.P)
+        # drawn last and only where the preset looks down, so the other presets' videos stay as they were
+        self.elevation = float(rng.uniform(*self.P.elevation)) if self.P.elevation[1] > 0 else 0.0
         zoom = self.M[:, 0, 0]
         self._horizon = horizon
         self._pixels = False
@@ -105,7 +107,7 @@ class Scene:
             yc = float(np.median(ground[:, 1]))   # painter's order by the usual depth
         else:
             ground, ppm = np.tile([0.0, yc], (T, 1)), np.full(T, ppm)
-        pts, depth = project(j3, ps.yaw + pose["yaw"], ground, ppm)
+        pts, depth = project(j3, ps.yaw + pose["yaw"], ground, ppm, elevation_deg=self.elevation)
         pelvis_x = 0.5 * (pts[:, JOINT_INDEX["left_hip"], 0] + pts[:, JOINT_INDEX["right_hip"], 0])
         if ps.path == "center":
             base = ps.ground[0] * wc - 0.5 * (pelvis_x.min() + pelvis_x.max())
