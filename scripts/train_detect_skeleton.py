@@ -3,8 +3,10 @@ the shipped ``action_skeleton.pt`` fine-tuned on what ``detect``'s own perceptio
 people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather than the generator's.
 
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
-crossing) and ``--street-videos`` of ``--preset street`` (seed ``--seed`` + 1; people walking and running toward,
-away from and across the camera among people acting in place), rendered, then run through exactly ``detect``'s
+crossing), ``--street-videos`` of ``--preset street`` (seed ``--seed`` + 1; people walking and running toward,
+away from and across the camera among people acting in place) and ``--overhead-videos`` of ``--preset overhead``
+(seed ``--seed`` + 3; the street seen from a camera looking down 20-50 degrees, as surveillance footage),
+rendered, then run through exactly ``detect``'s
 current perception (every 2nd frame: the shipped person detector, BlazePose, HOG, the person checks, the
 tracker). Each track's keypoints are resampled to 25 fps and cut into the classifier's 48-frame windows every
 4 frames, as ``detect`` cuts them; a window's label
@@ -25,19 +27,18 @@ cross-entropy plus the steps' (dense head); the model file asks for the mirrored
 window scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of
 real pedestrians, and the features the shipped localizer was trained on).
 
-    python scripts/train_detect_skeleton.py [--videos 200] [--street-videos 80] [--seed 300] [--epochs 6] [--install]
+    python scripts/train_detect_skeleton.py [--videos 200] [--street-videos 80] [--overhead-videos 40] [--seed 300] \
+        [--epochs 6] [--threads 2] [--install]
 
-Parses are cached per video under ``--out``/parses, so a second run only trains (runs of fewer ``--videos`` read
-the first ones). On 2 CPU cores: rendering ~10 min, perception ~25 s a video (~2 h for 280), fine-tuning ~10 min
-an epoch of the 280 videos' 76,933 windows on one thread (~3 min for the 140 videos' 38,560 on two). ``--install``
-copies the model into the package as ``--name``. ``detect``'s default (``detect_skeleton.json``) averages four
-runs: 6 and 10 epochs on the first 140 videos, 6 and 4 epochs on all 280:
+Parses are cached per video under ``--out``/parses (``street_parses``, ``overhead_parses``), so a second run only
+trains (runs of fewer videos read the first ones); the model is written to ``--out``/``--name``. On 2 CPU cores:
+rendering ~10 min, perception ~25 s a video on one core (two parse workers side by side: ~15 min for 40 videos),
+fine-tuning on one thread ~7.5 min an epoch of the 180 videos' 51,170 windows and ~13 min of the 320 videos'
+89,543 (two runs side by side with ``--threads 1``). ``--install`` copies the model into the package as
+``--name``. ``detect``'s default (``detect_skeleton.json``) averages two runs:
 
-    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --install          # detect_skeleton.pt
-    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --epochs 10 --install \\
-        --name detect_skeleton_e10.pt
-    python scripts/train_detect_skeleton.py --install --name detect_skeleton_v280.pt
-    python scripts/train_detect_skeleton.py --epochs 4 --install --name detect_skeleton_v280_e4.pt
+    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --overhead-videos 40 --install
+    python scripts/train_detect_skeleton.py --overhead-videos 40 --epochs 4 --install --name detect_skeleton_v320_e4.pt
 """
 from __future__ import annotations
 
@@ -224,6 +225,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--videos", type=int, default=200)
     ap.add_argument("--street-videos", type=int, default=80, help="videos of --preset street (seed --seed + 1)")
+    ap.add_argument("--overhead-videos", type=int, default=40,
+                    help="videos of --preset overhead (seed --seed + 3): street seen from above")
     ap.add_argument("--seed", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -238,8 +241,9 @@ def main() -> None:
                     help="turn, stretch and jitter every training window (TILT, STRETCH, JITTER)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
     ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the four)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (two runs side by side: 1 each)")
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     from deeperaction.models.action import action_model_from_config
     from deeperaction.models.checkpoint import load_checkpoint, save_checkpoint
     from deeperaction.synth import GENERATOR_VERSION, ground_truth, make_spec
@@ -257,6 +261,7 @@ def main() -> None:
     sets = [  # (folder, parse cache, videos, seed, preset)
         ("data", "parses", a.videos, a.seed, "default"),
         ("street", "street_parses", a.street_videos, a.seed + 1, "street"),
+        ("overhead", "overhead_parses", a.overhead_videos, a.seed + 3, "overhead"),
     ]
     xs, ys, steps, n_videos = [], [], [], 0
     for folder, cache, videos, seed, preset in sets:
@@ -280,13 +285,14 @@ def main() -> None:
     fine_tune(net, x, y, y_steps if a.dense_head else None, epochs=a.epochs, lr=a.lr, seed=a.seed,
               augment=a.augment)
     net.eval()
-    out = a.out / "model.pt"
+    out = a.out / a.name
     save_checkpoint(out, **{**ck, "config": cfg, "model": {k: v.detach().clone() for k, v in net.state_dict().items()},
                             "trained_by": "scripts/train_detect_skeleton.py",
                             "mirror_test": True,  # trained on mirrored windows too: scored with them as well
                             "fine_tuned": {"from": SHIPPED.name, "generator": GENERATOR_VERSION,
                                           "videos": a.videos, "seed": a.seed,
                                           "street_videos": a.street_videos, "street_seed": a.seed + 1,
+                                          "overhead_videos": a.overhead_videos, "overhead_seed": a.seed + 3,
                                            "exact": a.exact, "adaptive_graph": a.adaptive_graph,
                                            "dense_head": a.dense_head, "augment": a.augment,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})

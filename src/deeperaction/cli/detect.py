@@ -49,7 +49,7 @@ def detect(
     model: Path | None = typer.Option(None, "--model", help="action model file: a `train stad` model (RGB, scores "
                                       "the tracked people), a skeleton model that names its frame rate, or an "
                                       "ensemble JSON of such skeleton models (default: the shipped "
-                                      "detect_skeleton.json, four skeleton models averaged)"),
+                                      "detect_skeleton.json, two skeleton models averaged)"),
     person_model: str | None = typer.Option(None, "--person-model", help="trained person detector whose people "
                                             "come first, BlazePose and HOG adding those it missed (default: the "
                                             "shipped detect_person.pt; none: BlazePose + HOG alone)"),

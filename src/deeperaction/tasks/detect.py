@@ -46,7 +46,7 @@ class DetectOptions:
                                      # detect_person.pt; "none": BlazePose + HOG alone (as parse)
     person_model_only: bool = False  # True: it alone finds people (top-down, as parse --person-model)
     action_model: str | None = None  # skeleton action model or ensemble file; None: the shipped
-                                     # detect_skeleton.json (four skeleton models averaged)
+                                     # detect_skeleton.json (two skeleton models averaged)
     hop_s: float = 0.2               # an action window every this many seconds along each track
     frame_top_k: int = 10            # frame detections: each tracked person's k best classes at every frame ...
     frame_min_score: float = 0.001   # ... that score at least this (lower-scored detections can only add to
