@@ -240,7 +240,7 @@ def main() -> None:
     ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                     help="turn, stretch and jitter every training window (TILT, STRETCH, JITTER)")
     ap.add_argument("--install", action="store_true", help="copy the model into the package")
-    ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the four)")
+    ap.add_argument("--name", default=TARGET.name, help="its file name there (detect_skeleton.json lists the two)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (two runs side by side: 1 each)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
