@@ -218,5 +218,42 @@ def test_overhead_sees_a_stride_toward_the_camera_as_one_foot_lower():
     tall = lambda pts: pts[:, la, 1] - pts[:, neck, 1]  # noqa: E731
     np.testing.assert_allclose(np.median(tall(high) / tall(flat)), np.cos(np.radians(40)), atol=0.08)
     looks = {preset: [Scene(make_spec("stad", i, 3, preset=preset)).elevation for i in range(4)]
-             for preset in ("overhead", "street", "default")}
-    assert all(20 <= e <= 50 for e in looks["overhead"]) and looks["street"] == looks["default"] == [0.0] * 4
+             for preset in ("overhead", "plaza", "street", "default")}
+    assert all(20 <= e <= 50 for e in looks["overhead"] + looks["plaza"])
+    assert looks["street"] == looks["default"] == [0.0] * 4
+
+
+def test_plaza_walkers_stop_on_the_way_and_idle_people_move_their_arms():
+    """preset plaza: some walkers stop for 1.5-5 s and walk on as they went (two `walk` instances, standing
+    between them), and idle people are lively (talking with their hands, arms folded, half turns) while the
+    labels keep them idle. The lively motion comes from its own random stream and fades out wherever an action
+    is under way, so an action looks as it did and every other preset draws the same poses as before."""
+    from deeperaction.synth.motions import Instance, compose_timeline
+    from deeperaction.synth.video import Scene
+
+    fps, T = 25.0, 500
+    still = compose_timeline(np.random.default_rng(0), T, fps, [Instance("wave", 200, 300)], style=3.0)
+    lively = compose_timeline(np.random.default_rng(0), T, fps, [Instance("wave", 200, 300)], style=3.0,
+                              lively=np.random.default_rng(1))
+    idle = np.r_[0:180, 320:T]
+    bent = lambda pose: np.maximum(pose["left_elbow"], pose["right_elbow"])[idle]  # noqa: E731
+    assert bent(still).max() < 25 and (bent(lively) > 50).mean() > 0.2   # forearms up: talking, arms folded
+    assert np.abs(still["yaw"]).max() == 0 and np.abs(lively["yaw"][idle]).max() > 30   # a half turn
+    for k in still:   # the wave itself (past its ramps) is untouched, and so is every draw of the first stream
+        np.testing.assert_array_equal(still[k][210:290], lively[k][210:290])
+
+    stopped = 0
+    for i in range(12):
+        scene = Scene(make_spec("stad", i, 5, preset="plaza"))
+        for person, ps in zip(scene.labels.persons, scene.spec.persons):
+            if ps.path != "street" or len(ps.instances) != 2:
+                continue
+            a, b = ps.instances
+            assert a.action == b.action == "walk" and (a.speed, a.side) == (b.speed, b.side)
+            assert int(1.5 * fps) <= b.start - a.end <= 5 * fps
+            assert all(person.action_at(f) is None for f in range(a.end, b.start))
+            x = compose_timeline(np.random.default_rng(0), scene.spec.n_frames, fps, ps.instances)["x"]
+            assert np.ptp(x[a.end + 8:b.start - 8]) < 0.01   # metres walked in the pause, on the spot
+            assert x[a.end] - x[a.start] > 0.5 * (a.end - a.start) / fps and x[b.end - 1] - x[b.start] > 0
+            stopped += person.present[a.end:b.start].all()
+    assert stopped >= 2

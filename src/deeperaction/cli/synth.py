@@ -60,7 +60,8 @@ def synth(
     fps: float = typer.Option(25.0, "--fps", help="frames per second"),
     preset: str = typer.Option("default", "--preset",
                                help="easy | default | hard | street (stad: people walking in any direction) | "
-                                    "overhead (street from above)"),
+                                    "overhead (street from above) | plaza (overhead; walkers stop, idlers talk "
+                                    "with their hands)"),
     workers: int = typer.Option(1, "--workers", help="worker processes"),
     duration: str | None = typer.Option(None, "--duration", help="override video length range MIN:MAX seconds"),
     x264_preset: str = typer.Option("veryfast", "--x264-preset",

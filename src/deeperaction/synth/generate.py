@@ -19,9 +19,10 @@ from deeperaction.synth.motions import ACTION_NAMES
 from deeperaction.synth.scenes import PRESETS
 from deeperaction.synth.video import Scene, VideoLabels
 
-GENERATOR_VERSION = "1.3"  # 1.1: reproducible encoding: the same seed gives the same bytes
+GENERATOR_VERSION = "1.4"  # 1.1: reproducible encoding: the same seed gives the same bytes
 # 1.2: style noise of "lift" in metres (walk, run, jump, jumping jacks stay on the floor); the "street" preset
 # 1.3: the "overhead" preset (street seen from above); the earlier presets give the same videos as in 1.2
+# 1.4: the "plaza" preset (overhead; walkers who stop on the way; lively idlers); the earlier presets unchanged
 """Bumped whenever the same seed would give different frames or labels."""
 
 

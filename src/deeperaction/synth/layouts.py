@@ -6,7 +6,7 @@ tal: long videos with action segments separated by idle stretches.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -69,15 +69,24 @@ def _walker(rng: np.random.Generator, start: int, end: int, fps: float, action: 
     return PersonSpec(int(rng.integers(2**31)), (0.5, 0.0), float(sign * yaw), [inst]), float(sign * dist * np.sin(np.radians(yaw)))
 
 
-def _street_walker(rng: np.random.Generator, T: int, fps: float) -> PersonSpec:
+def _street_walker(rng: np.random.Generator, T: int, fps: float, stops: float = 0.0) -> PersonSpec:
     """Somebody walking (or running) through in any direction, toward or away from the camera too, over part
-    of the video and idle before and after; the path (<= ~6 m) is centred on a random point of the floor."""
+    of the video and idle before and after; the path (<= ~6 m) is centred on a random point of the floor.
+    A walker stops on the way for 1.5-5 s with probability ``stops`` (where the video is long enough), then
+    walks on in the same style: two ``walk`` instances (the draws for it are made only when ``stops`` > 0)."""
     kind = "run" if rng.random() < 0.3 else "walk"
     dur = int(min(T, max(1.5 * fps, rng.uniform(0.5, 1.0) * 6.0 / ACTIONS[kind].walk_speed * fps)))
-    start = int(rng.integers(0, T - dur + 1))
+    pause = int(rng.uniform(1.5, 5.0) * fps) if stops > 0 and kind == "walk" and rng.random() < stops else 0
+    if dur + pause > T:
+        pause = 0
+    start = int(rng.integers(0, T - dur - pause + 1))
     inst = _style(rng, kind, start, start + dur)
+    insts = [inst]
+    if pause:
+        cut = start + int(rng.uniform(0.3, 0.7) * dur)
+        insts = [replace(inst, end=cut), replace(inst, start=cut + pause, end=start + dur + pause)]
     return PersonSpec(int(rng.integers(2**31)), (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.1, 0.7))),
-                      float(rng.uniform(-180, 180)), [inst], path="street")
+                      float(rng.uniform(-180, 180)), insts, path="street")
 
 
 def make_spec(task: str, index: int, seed: int, *, size: tuple[int, int] = (320, 240), fps: float = 25.0,
@@ -111,7 +120,7 @@ def make_spec(task: str, index: int, seed: int, *, size: tuple[int, int] = (320,
         n = int(rng.integers(P.people[0], P.people[1] + 1)) if task == "stad" else int(rng.integers(1, 3))
         for k in range(n):
             if task == "stad" and P.walkers and rng.random() < P.walkers:
-                persons.append(_street_walker(rng, T, fps))
+                persons.append(_street_walker(rng, T, fps, P.stops))
                 continue
             insts: list[Instance] = []
             if task == "stad":

@@ -202,11 +202,72 @@ LIFT_M_PER_DEG = 0.004
 (generator 1.1 lifted walkers, runners and jumpers by up to ~2 m off the floor and sank them below it)."""
 
 
+def _hold(t: np.ndarray, start: float, dur: float, ramp: float) -> np.ndarray:
+    """Weight 1 over ``[start, start + dur]`` seconds, eased in and out over ``ramp`` seconds."""
+    return _ramp(t, start + ramp / 2, start + dur - ramp / 2, ramp)
+
+
+def lively_idle(rng: np.random.Generator, T: int, fps: float) -> Pose:
+    """Offsets (degrees) over the idle pose of a person who stands the way people in a street do rather than
+    at attention, labelled idle all the same: arm episodes of 1.5-5 s with pauses between (talking with the
+    hands: forearms up, moving irregularly, one hand or both; arms folded; hands on the hips; hands in the
+    pockets), half turns toward somebody (30-110 degrees, held 1-4 s, then back) and the weight shifted onto
+    one leg. Real bystanders do all of this, and a model that has only seen still idlers reads it as an action
+    (vtest's people talking by the sign read ``clap``)."""
+    off = {k: np.zeros(T) for k in POSE_KEYS}
+    t = np.arange(T) / fps
+    end = T / fps
+    s = float(rng.uniform(0.0, 2.0))
+    while s < end:
+        kind = str(rng.choice(["talk", "fold", "hips", "pockets"], p=[0.5, 0.2, 0.1, 0.2]))
+        d = float(rng.uniform(1.5, 5.0))
+        w = _hold(t, s, d, 0.5)
+        sides = ("left", "right") if kind != "talk" or rng.random() < 0.5 else (str(rng.choice(["left", "right"])),)
+        for side in sides:
+            if kind == "talk":   # forearm up in front, hand moving about at ~0.5-1.5 Hz, hands apart
+                off[f"{side}_sh_flex"] += w * (rng.uniform(10, 35) + _smooth_noise(rng, T, fps, 12, 1.5))
+                off[f"{side}_elbow"] += w * (rng.uniform(50, 95) + _smooth_noise(rng, T, fps, 15, 1.5))
+                off[f"{side}_sh_abd"] += w * np.abs(_smooth_noise(rng, T, fps, 10, 1.0))
+            elif kind == "fold":   # forearms across the chest
+                off[f"{side}_sh_flex"] += w * rng.uniform(15, 30)
+                off[f"{side}_sh_abd"] -= w * rng.uniform(0, 8)
+                off[f"{side}_elbow"] += w * rng.uniform(100, 120)
+            elif kind == "hips":   # elbows out, hands at the waist
+                off[f"{side}_sh_abd"] += w * rng.uniform(30, 45)
+                off[f"{side}_elbow"] += w * rng.uniform(85, 105)
+            else:   # hands in the pockets: elbows a little bent, arms a little back
+                off[f"{side}_sh_flex"] -= w * rng.uniform(0, 10)
+                off[f"{side}_elbow"] += w * rng.uniform(15, 35)
+        s += d + float(rng.uniform(0.5, 3.0))
+    s = float(rng.uniform(0.5, 6.0))
+    while s < end:   # half turns toward somebody and back
+        d_turn, d_hold = float(rng.uniform(0.6, 1.2)), float(rng.uniform(1.0, 4.0))
+        off["yaw"] += rng.choice([-1, 1]) * rng.uniform(30, 110) * _hold(t, s, 2 * d_turn + d_hold, d_turn)
+        s += 2 * d_turn + d_hold + float(rng.uniform(2.0, 8.0))
+    s = float(rng.uniform(0.0, 4.0))
+    while s < end:   # weight on one leg: hip out, trunk leaning back over it
+        d, side = float(rng.uniform(2.0, 6.0)), rng.choice([-1, 1])
+        w = _hold(t, s, d, 0.8)
+        off["left_hip_abd"] += side * 5 * w
+        off["right_hip_abd"] -= side * 5 * w
+        off["trunk_roll"] -= side * 4 * w
+        s += d + float(rng.uniform(1.0, 5.0))
+    return off
+
+
 def compose_timeline(rng: np.random.Generator, T: int, fps: float, instances: list[Instance],
-                     style: float = 3.0, ramp_s: float = 0.3) -> Pose:
-    """Per-frame pose for a person doing ``instances`` over an idle background; ``x`` integrates walking."""
+                     style: float = 3.0, ramp_s: float = 0.3, lively: np.random.Generator | None = None) -> Pose:
+    """Per-frame pose for a person doing ``instances`` over an idle background; ``x`` integrates walking. With
+    ``lively`` (its own random stream, so the other draws stay as they were) the idle stretches are
+    :func:`lively_idle`'s, faded out wherever an instance is under way."""
     pose = idle_pose(rng, T, fps, style)
     t = np.arange(T) / fps
+    if lively is not None:
+        idle_w = np.ones(T)
+        for inst in instances:
+            idle_w *= 1.0 - _ramp(t, inst.start / fps, inst.end / fps, ramp_s)
+        for k, v in lively_idle(lively, T, fps).items():
+            pose[k] = pose[k] + idle_w * v
     vel = np.zeros(T)
     for inst in instances:
         act = ACTIONS[inst.action]

@@ -28,6 +28,8 @@ class Preset:
     walkers: float = 0.0        # stad: share of people who walk or run through in any direction (a street)
     horizon: tuple[float, float] = (0.3, 0.5)     # the horizon's row, fraction of the canvas height (drawn)
     elevation: tuple[float, float] = (0.0, 0.0)   # degrees the camera looks down on the people (drawn per video)
+    lively: bool = False        # idle people talk with their hands, fold their arms, turn to others, shift weight
+    stops: float = 0.0          # stad: share of walkers who stop on their way for 1.5-5 s, then walk on
 
 
 PRESETS: dict[str, Preset] = {
@@ -40,6 +42,10 @@ PRESETS: dict[str, Preset] = {
     # near the top, a stride toward the camera shows as one foot lower in the frame than the other
     "overhead": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6, horizon=(0.05, 0.2),
                        elevation=(20.0, 50.0)),
+    # overhead's scene as people use a square: walkers stop on their way and walk on, and nobody idles at
+    # attention: between their actions people talk with their hands, fold their arms, turn to one another
+    "plaza": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6, horizon=(0.05, 0.2),
+                    elevation=(20.0, 50.0), lively=True, stops=0.5),
 }
 
 MARGIN = 1.3

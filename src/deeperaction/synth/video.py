@@ -98,7 +98,8 @@ class Scene:
         spec, (w, h), T = self.spec, self.spec.size, self.spec.n_frames
         rng = np.random.default_rng(ps.seed)
         body = sample_body(rng)
-        pose = compose_timeline(rng, T, spec.fps, ps.instances, style=self.P.style)
+        lively = np.random.default_rng([ps.seed, 1]) if self.P.lively else None   # its own stream
+        pose = compose_timeline(rng, T, spec.fps, ps.instances, style=self.P.style, lively=lively)
         j3 = forward_kinematics(body, pose)
         yc = horizon + (self.floor[1] - horizon) * (0.3 + 0.7 * ps.ground[1])
         ppm = (yc - horizon) * k
