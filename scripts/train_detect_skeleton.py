@@ -4,8 +4,10 @@ people, so it reads BlazePose's keypoints (its misses, swaps and offsets) rather
 
 Data: ``--videos`` synthetic ``stad`` videos (``--preset default``, 320x240, 2-5 people, 2-3 actions each, walkers
 crossing), ``--street-videos`` of ``--preset street`` (seed ``--seed`` + 1; people walking and running toward,
-away from and across the camera among people acting in place) and ``--overhead-videos`` of ``--preset overhead``
-(seed ``--seed`` + 3; the street seen from a camera looking down 20-50 degrees, as surveillance footage),
+away from and across the camera among people acting in place), ``--overhead-videos`` of ``--preset overhead``
+(seed ``--seed`` + 3; the street seen from a camera looking down 20-50 degrees, as surveillance footage) and
+``--plaza-videos`` of ``--preset plaza`` (seed ``--seed`` + 4; overhead's street with walkers who stop on their
+way and people who, between their actions, talk with their hands, fold their arms and turn to one another),
 rendered, then run through exactly ``detect``'s
 current perception (every 2nd frame: the shipped person detector, BlazePose, HOG, the person checks, the
 tracker). Each track's keypoints are resampled to 25 fps and cut into the classifier's 48-frame windows every
@@ -27,17 +29,19 @@ cross-entropy plus the steps' (dense head); the model file asks for the mirrored
 window scored with its mirror image too). ``parse`` and ``localize`` keep ``action_skeleton.pt`` (its reading of
 real pedestrians, and the features the shipped localizer was trained on).
 
-    python scripts/train_detect_skeleton.py [--videos 200] [--street-videos 80] [--overhead-videos 40] [--seed 300] \
-        [--epochs 6] [--threads 2] [--install]
+    python scripts/train_detect_skeleton.py [--videos 200] [--street-videos 80] [--overhead-videos 40] \
+        [--plaza-videos 0] [--seed 300] [--epochs 6] [--threads 2] [--install]
 
-Parses are cached per video under ``--out``/parses (``street_parses``, ``overhead_parses``), so a second run only
+Parses are cached per video under ``--out``/parses (``street_parses``, ``overhead_parses``, ``plaza_parses``), so a
+second run only
 trains (runs of fewer videos read the first ones); the model is written to ``--out``/``--name``. On 2 CPU cores:
 rendering ~10 min, perception ~25 s a video on one core (two parse workers side by side: ~15 min for 40 videos),
-fine-tuning on one thread ~7.5 min an epoch of the 180 videos' 51,170 windows and ~13 min of the 320 videos'
+fine-tuning on one thread ~8 min an epoch of the 220 videos' 63,745 windows and ~13 min of the 320 videos'
 89,543 (two runs side by side with ``--threads 1``). ``--install`` copies the model into the package as
 ``--name``. ``detect``'s default (``detect_skeleton.json``) averages two runs:
 
-    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --overhead-videos 40 --install
+    python scripts/train_detect_skeleton.py --videos 100 --street-videos 40 --overhead-videos 40 --plaza-videos 40 \
+        --install
     python scripts/train_detect_skeleton.py --overhead-videos 40 --epochs 4 --install --name detect_skeleton_v320_e4.pt
 """
 from __future__ import annotations
@@ -227,6 +231,9 @@ def main() -> None:
     ap.add_argument("--street-videos", type=int, default=80, help="videos of --preset street (seed --seed + 1)")
     ap.add_argument("--overhead-videos", type=int, default=40,
                     help="videos of --preset overhead (seed --seed + 3): street seen from above")
+    ap.add_argument("--plaza-videos", type=int, default=0,
+                    help="videos of --preset plaza (seed --seed + 4): overhead with walkers who stop on the way and"
+                         " people who talk with their hands, fold their arms and turn to others between actions")
     ap.add_argument("--seed", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -262,6 +269,7 @@ def main() -> None:
         ("data", "parses", a.videos, a.seed, "default"),
         ("street", "street_parses", a.street_videos, a.seed + 1, "street"),
         ("overhead", "overhead_parses", a.overhead_videos, a.seed + 3, "overhead"),
+        ("plaza", "plaza_parses", a.plaza_videos, a.seed + 4, "plaza"),
     ]
     xs, ys, steps, n_videos = [], [], [], 0
     for folder, cache, videos, seed, preset in sets:
@@ -293,6 +301,7 @@ def main() -> None:
                                           "videos": a.videos, "seed": a.seed,
                                           "street_videos": a.street_videos, "street_seed": a.seed + 1,
                                           "overhead_videos": a.overhead_videos, "overhead_seed": a.seed + 3,
+                                          "plaza_videos": a.plaza_videos, "plaza_seed": a.seed + 4,
                                            "exact": a.exact, "adaptive_graph": a.adaptive_graph,
                                            "dense_head": a.dense_head, "augment": a.augment,
                                            "windows": int(len(x)), "epochs": a.epochs, "lr": a.lr}})

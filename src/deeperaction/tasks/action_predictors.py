@@ -34,7 +34,8 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "models" / "actio
 """The shipped skeleton action model (trained by ``scripts/train_default_action.py`` on synthetic data)."""
 DETECT_MODEL = DEFAULT_MODEL.with_name("detect_skeleton.pt")
 """:data:`DEFAULT_MODEL` fine-tuned on BlazePose tracks of rendered synthetic people
-(``scripts/train_detect_skeleton.py``, 6 epochs on 180 videos, 40 of them seen from above)."""
+(``scripts/train_detect_skeleton.py``, 6 epochs on 220 videos, 80 of them seen from above, 40 of those with
+walkers who stop and bystanders who talk with their hands: the ``plaza`` preset)."""
 DETECT_ENSEMBLE = DEFAULT_MODEL.with_name("detect_skeleton.json")
 """``detect``'s default action model: :data:`DETECT_MODEL` and a 4-epoch run on 320 videos
 (``detect_skeleton_v320_e4.pt``), their action curves averaged (an ensemble file, as ``--model`` takes)."""
