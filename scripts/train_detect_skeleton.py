@@ -34,9 +34,8 @@ real pedestrians, and the features the shipped localizer was trained on).
 
 Parses are cached per video under ``--out``/parses (``street_parses``, ``overhead_parses``, ``plaza_parses``), so
 a second run only trains (runs of fewer videos read the first ones); the model is written to ``--out``/``--name``.
-On 2 CPU cores:
-rendering ~10 min, perception ~25 s a video on one core (two parse workers side by side: ~15 min for 40 videos),
-fine-tuning on one thread ~8 min an epoch of the 220 videos' 63,745 windows and ~13 min of the 320 videos'
+On 2 CPU cores: rendering ~10 min, perception ~25 s a video on one core (two parse workers side by side: ~15 min
+for 40 videos), fine-tuning on one thread ~8 min an epoch of the 220 videos' 63,745 windows and ~13 min of the 320 videos'
 89,543 (two runs side by side with ``--threads 1``). ``--install`` copies the model into the package as
 ``--name``. ``detect``'s default (``detect_skeleton.json``) averages two runs:
 

@@ -262,16 +262,14 @@ def compose_timeline(rng: np.random.Generator, T: int, fps: float, instances: li
     :func:`lively_idle`'s, faded out wherever an instance is under way."""
     pose = idle_pose(rng, T, fps, style)
     t = np.arange(T) / fps
+    weights = [_ramp(t, inst.start / fps, inst.end / fps, ramp_s) for inst in instances]
     if lively is not None:
-        idle_w = np.ones(T)
-        for inst in instances:
-            idle_w *= 1.0 - _ramp(t, inst.start / fps, inst.end / fps, ramp_s)
+        idle_w = np.prod([1.0 - w for w in weights], axis=0) if weights else np.ones(T)
         for k, v in lively_idle(lively, T, fps).items():
             pose[k] = pose[k] + idle_w * v
     vel = np.zeros(T)
-    for inst in instances:
+    for inst, w in zip(instances, weights):
         act = ACTIONS[inst.action]
-        w = _ramp(t, inst.start / fps, inst.end / fps, ramp_s)
         if not w.any():
             continue
         p = inst.phase + (t - inst.start / fps) * inst.speed / act.period

@@ -6,7 +6,7 @@ similarity (pan + zoom) from canvas to frame, applied to the background and to t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -32,20 +32,21 @@ class Preset:
     stops: float = 0.0          # stad: share of walkers who stop on their way for 1.5-5 s, then walk on
 
 
+_STREET = Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6)
+_OVERHEAD = replace(_STREET, horizon=(0.05, 0.2), elevation=(20.0, 50.0))
+
 PRESETS: dict[str, Preset] = {
     "easy": Preset((1, 2), 4, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0),
     "default": Preset((1, 4), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0),
     "hard": Preset((2, 6), 25, 4, 0.12, 0.12, 0.25, 0.8, 8.0, 5.0),
     # default's scene, with most people walking or running toward, away from or across the camera
-    "street": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6),
+    "street": _STREET,
     # street's people seen from above, as a surveillance camera sees them (OpenCV's vtest.avi): the horizon
     # near the top, a stride toward the camera shows as one foot lower in the frame than the other
-    "overhead": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6, horizon=(0.05, 0.2),
-                       elevation=(20.0, 50.0)),
+    "overhead": _OVERHEAD,
     # overhead's scene as people use a square: walkers stop on their way and walk on, and nobody idles at
     # attention: between their actions people talk with their hands, fold their arms, turn to one another
-    "plaza": Preset((2, 5), 12, 2, 0.06, 0.06, 0.12, 0.0, 3.0, 3.0, walkers=0.6, horizon=(0.05, 0.2),
-                    elevation=(20.0, 50.0), lively=True, stops=0.5),
+    "plaza": replace(_OVERHEAD, lively=True, stops=0.5),
 }
 
 MARGIN = 1.3
